@@ -1,0 +1,1 @@
+"""Models of the grants app arrive with its issue."""

@@ -1,0 +1,31 @@
+"""Explicit filters for unions, shared by the API and the union list page."""
+
+import django_filters
+from django.db.models import Q
+
+from .choices import OrgForm, UnionStatus, WorkerGroup
+from .models import Union
+
+
+class UnionFilter(django_filters.FilterSet):
+    county = django_filters.CharFilter(field_name="county_id", label="县（市、区）代码")
+    city = django_filters.CharFilter(field_name="county__parent_id", label="市代码")
+    status = django_filters.ChoiceFilter(choices=UnionStatus.choices, label="状态")
+    org_form = django_filters.ChoiceFilter(choices=OrgForm.choices, label="组织形式")
+    group = django_filters.ChoiceFilter(choices=WorkerGroup.choices, method="filter_group", label="覆盖群体")
+    min_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="gte", label="会员数不少于")
+    max_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="lte", label="会员数不多于")
+    q = django_filters.CharFilter(method="filter_text", label="名称或信用代码")
+
+    class Meta:
+        model = Union
+        fields = ["county", "city", "status", "org_form", "group", "min_members", "max_members", "q"]
+
+    def filter_group(self, queryset, name, value):
+        return queryset.covering(value) if value else queryset
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(credit_code__iexact=value.upper()))

@@ -1,0 +1,45 @@
+"""Who may do what inside their scope (SPEC §1). Each check returns (allowed, reason).
+
+Scope itself is not checked here: objects reach these functions only through ``for_user`` querysets,
+so an object outside the scope never gets this far (404). These checks decide the 403s.
+"""
+
+from .choices import RegionLevel, Role, UnionStatus
+
+Decision = tuple[bool, str]
+OK: Decision = (True, "")
+
+UNION_REGISTRARS = {Role.COUNTY_STAFF}
+ROSTER_KEEPERS = {Role.UNION_OFFICER, Role.COUNTY_STAFF}
+
+
+def can_register_union(user) -> Decision:
+    if user.role in UNION_REGISTRARS:
+        return OK
+    return False, "只有县（市、区）总工会可以登记基层工会。"
+
+
+def can_edit_union(user, union) -> Decision:
+    if union.status == UnionStatus.DISSOLVED:
+        return False, "已撤销的工会不能修改。"
+    if user.role in (Role.COUNTY_STAFF, Role.UNION_OFFICER):
+        return OK
+    return False, "只有所在县（市、区）总工会或本工会可以修改工会信息。"
+
+
+def can_manage_roster(user, union) -> Decision:
+    if union.status == UnionStatus.DISSOLVED:
+        return False, "已撤销的工会不能修改会员名册。"
+    if user.role in ROSTER_KEEPERS:
+        return OK
+    return False, "只有本工会或所在县（市、区）总工会可以维护会员名册。"
+
+
+def can_view_audit(user) -> Decision:
+    if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR):
+        return OK
+    return False, "只有省总工会和经审可以查看审计日志。"
+
+
+def is_county_level(user) -> bool:
+    return user.role == Role.COUNTY_STAFF and user.region is not None and user.region.level == RegionLevel.COUNTY

@@ -1,0 +1,224 @@
+"""Reading roster files (SPEC §2): .xlsx or .csv, header row of field codes or Chinese labels.
+
+This module only turns bytes into rows of raw values and reports what it cannot read as
+(row, column, message); the service validates each row and writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from .choices import WorkerGroup
+
+# field code -> Chinese label, in template order
+COLUMNS = {
+    "name": "姓名",
+    "id_number": "身份证号",
+    "gender": "性别",
+    "phone": "手机号",
+    "group": "群体",
+    "platform": "平台或单位",
+    "joined_on": "入会日期",
+}
+REQUIRED = ("name", "id_number", "group", "joined_on")
+HEADER_ALIASES = {**{code: code for code in COLUMNS}, **{label: code for code, label in COLUMNS.items()}}
+HEADER_ALIASES.update({"身份证号码": "id_number", "手机号码": "phone", "手机": "phone", "平台": "platform"})
+
+GROUP_ALIASES = {**{g.value: g.value for g in WorkerGroup}, **{str(g.label): g.value for g in WorkerGroup}}
+GENDER_ALIASES = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
+
+
+@dataclass
+class RosterRow:
+    number: int  # the row number a person sees in their spreadsheet (header is row 1)
+    values: dict[str, Any]
+    columns: dict[str, str]  # field code -> header as written in the file, for error messages
+
+
+@dataclass
+class ParsedRoster:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+    def error(self, row: int, column: str, message: str) -> None:
+        self.errors.append({"row": row, "column": column, "message": message})
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets turn phone numbers into floats
+    return str(value).strip()
+
+
+def _date(value: Any) -> dt.date | str | None:
+    """A date, None when empty, or the raw text when it cannot be read as a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _text(value)
+    if not text:
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return text
+
+
+def _read_csv(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
+    if b"\x00" in content[:4096]:
+        parsed.error(1, "", "文件不是表格：请上传 .xlsx 或 UTF-8 编码的 .csv 文件。")
+        return None
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            # Excel on Chinese Windows saves "CSV" as GB18030; accept it rather than garble names.
+            text = content.decode("gb18030")
+        except UnicodeDecodeError:
+            parsed.error(1, "", "无法识别文件编码：请将 CSV 另存为 UTF-8 编码，或上传 .xlsx 文件。")
+            return None
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        parsed.error(1, "", f"CSV 格式错误：{exc}。请检查引号是否成对。")
+        return None
+
+
+def _read_xlsx(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a damaged or foreign zip
+        parsed.error(1, "", "无法读取 .xlsx 文件：文件已损坏或不是 Excel 工作簿。")
+        return None
+    try:
+        sheet = workbook.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def parse_roster(filename: str, content: bytes) -> ParsedRoster:
+    parsed = ParsedRoster()
+    limit = settings.UPLOAD_MAX_BYTES
+    if len(content) > limit:
+        parsed.error(1, "", f"文件超过 {limit // (1024 * 1024)} MB，请拆分后分批导入。")
+        return parsed
+    if not content.strip():
+        parsed.error(1, "", "文件是空的。")
+        return parsed
+    if content.startswith(OLE_MAGIC):
+        parsed.error(1, "", "不支持旧版 .xls 文件，请另存为 .xlsx 或 UTF-8 编码的 .csv。")
+        return parsed
+    table = _read_xlsx(content, parsed) if content.startswith(XLSX_MAGIC) else _read_csv(content, parsed)
+    if table is None:
+        return parsed
+
+    # drop trailing empty rows and leading empty rows before the header
+    while table and not any(_text(c) for c in table[-1]):
+        table.pop()
+    if not table:
+        parsed.error(1, "", "文件中没有表头行。")
+        return parsed
+
+    header = [_text(c) for c in table[0]]
+    index: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for position, raw in enumerate(header):
+        if not raw:
+            continue
+        code = HEADER_ALIASES.get(raw) or HEADER_ALIASES.get(raw.lower())
+        if code is None:
+            parsed.error(
+                1, raw, f"未知的列「{raw}」。可用列：{'、'.join(f'{c}（{label}）' for c, label in COLUMNS.items())}。"
+            )
+            continue
+        if code in index:
+            parsed.error(1, raw, f"列「{raw}」重复。")
+            continue
+        index[code] = position
+        labels[code] = raw
+    for code in REQUIRED:
+        if code not in index:
+            parsed.error(1, COLUMNS[code], f"缺少必填列「{COLUMNS[code]}」（{code}）。")
+    if parsed.errors:
+        return parsed
+
+    for offset, cells in enumerate(table[1:], start=2):
+        if not any(_text(c) for c in cells):
+            continue
+        if len(cells) > len(header) and any(_text(c) for c in cells[len(header) :]):
+            parsed.error(offset, "", "此行的列数多于表头。")
+            continue
+
+        def cell(code: str, cells=cells) -> Any:
+            position = index.get(code)
+            return cells[position] if position is not None and position < len(cells) else None
+
+        values: dict[str, Any] = {
+            "name": _text(cell("name")),
+            "id_number": _text(cell("id_number")),
+            "phone": _text(cell("phone")),
+            "platform": _text(cell("platform")),
+        }
+        gender_raw = _text(cell("gender"))
+        if gender_raw and gender_raw not in GENDER_ALIASES:
+            parsed.error(offset, labels["gender"], f"性别「{gender_raw}」应为 男/女 或 M/F。")
+            continue
+        values["gender"] = GENDER_ALIASES.get(gender_raw, "")
+        group_raw = _text(cell("group"))
+        values["group"] = GROUP_ALIASES.get(group_raw, group_raw)
+        joined = _date(cell("joined_on"))
+        if isinstance(joined, str):
+            parsed.error(offset, labels["joined_on"], f"入会日期「{joined}」无法识别，请写成 2024-01-31。")
+            continue
+        values["joined_on"] = joined
+        parsed.rows.append(RosterRow(number=offset, values=values, columns=labels))
+    return parsed
+
+
+def template_csv() -> bytes:
+    """The downloadable template: Chinese headers, one example row, UTF-8 with BOM for Excel."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS.values())
+    writer.writerow(["张三", "11010519491231002X", "女", "13800138000", "外卖配送员", "美团", "2024-01-15"])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def template_xlsx() -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "会员名册"
+    sheet.append(list(COLUMNS.values()))
+    sheet.append(["张三", "11010519491231002X", "女", "13800138000", "外卖配送员", "美团", "2024-01-15"])
+    for letter, width in zip("ABCDEFG", (10, 22, 6, 14, 14, 16, 12), strict=True):
+        sheet.column_dimensions[letter].width = width
+    for column in ("B", "D", "G"):
+        for row in range(1, 5001):
+            sheet[f"{column}{row}"].number_format = "@"  # keep ID and phone numbers as text
+    groups = DataValidation(type="list", formula1='"' + ",".join(str(g.label) for g in WorkerGroup) + '"')
+    sheet.add_data_validation(groups)
+    groups.add("E2:E5000")
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,529 @@
+"""Every write of the members app: check role and scope, validate, write, audit — in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from unionfunds.core.audit import audit_record, snapshot
+from unionfunds.core.errors import ApplicationError
+from unionfunds.core.identifiers import (
+    gender_from_id_number,
+    id_number_digest,
+    mask_id_number,
+    validate_credit_code,
+    validate_id_number,
+    validate_phone,
+)
+
+from . import permissions
+from .choices import Gender, RegionLevel, Role, UnionStatus, WorkerGroup
+from .models import Member, Region, Union, User
+from .roster import RosterRow, parse_roster
+from .workflows import UNION_WORKFLOW
+
+UNION_FIELDS = [
+    "name",
+    "credit_code",
+    "org_form",
+    "county",
+    "parent_level",
+    "covered_groups",
+    "chair_name",
+    "chair_elected_on",
+    "chair_term_years",
+    "committee_size",
+    "founded_on",
+    "funds_hard_to_guarantee",
+    "bank_name",
+    "bank_account",
+    "contact_name",
+    "contact_phone",
+]
+# What a union officer may change of their own union; identity and county stay with the county.
+OFFICER_EDITABLE = set(UNION_FIELDS) - {"credit_code", "county", "parent_level"}
+# Recorded in the audit trail; account and phone numbers only masked.
+UNION_AUDIT_FIELDS = [f for f in UNION_FIELDS if f not in ("bank_account", "contact_phone")] + ["status"]
+MEMBER_AUDIT_FIELDS = ["name", "id_number_masked", "gender", "group", "platform", "joined_on", "left_on"]
+
+
+def _in_scope(model, pk, by: User, *, lock: bool = False):
+    """The object if ``by`` may see it, else Http404: services check scope themselves, whoever calls."""
+    qs = model.objects.for_user(by)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    try:
+        return qs.get(pk=pk)
+    except model.DoesNotExist:
+        raise Http404(f"{model._meta.verbose_name} {pk} 不存在。") from None
+
+
+def _deny(decision: tuple[bool, str]) -> None:
+    allowed, reason = decision
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def _union_audit(union: Union) -> dict:
+    data = snapshot(union, UNION_AUDIT_FIELDS)
+    data["bank_account"] = union.bank_account_masked
+    data["contact_phone"] = union.contact_phone_masked
+    return data
+
+
+# ---------------------------------------------------------------- unions
+
+
+def _resolve_county(value: Any, *, by: User) -> Region:
+    code = value.code if isinstance(value, Region) else str(value or "").strip()
+    county = Region.objects.for_user(by).counties().filter(code=code).first()
+    if county is None:
+        raise ValidationError({"county": f"县（市、区）「{code}」不存在或不在您的管辖范围内。"})
+    return county
+
+
+def _clean_groups(groups: Iterable[str] | str) -> str:
+    if isinstance(groups, str):
+        groups = [g for g in groups.replace("，", ",").split(",") if g.strip()]
+    groups = [g.strip() for g in groups]
+    unknown = [g for g in groups if g not in WorkerGroup.values]
+    if unknown:
+        raise ValidationError({"covered_groups": f"未知的群体代码：{'、'.join(unknown)}。"})
+    return Union.encode_groups(groups)
+
+
+def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> None:
+    errors: dict[str, str] = {}
+    for name, value in data.items():
+        if name not in UNION_FIELDS:
+            continue
+        try:
+            if name == "credit_code":
+                value = validate_credit_code(value)
+            elif name == "county":
+                value = _resolve_county(value, by=by)
+            elif name == "covered_groups":
+                value = _clean_groups(value)
+            elif name == "contact_phone" and value:
+                value = validate_phone(value)
+            elif name in ("chair_elected_on", "founded_on") and value and value > timezone.localdate():
+                raise ValidationError("日期不能晚于今天。")
+        except ValidationError as exc:
+            errors[name] = exc.message_dict.get(name, exc.messages) if hasattr(exc, "error_dict") else exc.messages
+            continue
+        setattr(union, name, value)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_union(union: Union) -> None:
+    union.full_clean()
+    try:
+        with transaction.atomic():
+            union.save()
+    except IntegrityError:
+        # The unique constraint caught a concurrent registration of the same code.
+        raise ValidationError({"credit_code": "该统一社会信用代码已被登记。"}) from None
+
+
+def _check_credit_code_free(union: Union) -> None:
+    other = Union.objects.filter(credit_code=union.credit_code).exclude(pk=union.pk).first()
+    if other is not None:
+        raise ValidationError({"credit_code": f"该统一社会信用代码已被「{other.name}」登记。"})
+
+
+@transaction.atomic
+def union_register(*, data: Mapping[str, Any], by: User) -> Union:
+    _deny(permissions.can_register_union(by))
+    union = Union(status=UnionStatus.PENDING)
+    _apply_union_fields(union, data, by=by)
+    _check_credit_code_free(union)
+    _save_union(union)
+    audit_record(action="union.register", obj=union, by=by, after=_union_audit(union))
+    return union
+
+
+@transaction.atomic
+def union_update(*, union: Union, data: Mapping[str, Any], by: User) -> Union:
+    union = _in_scope(Union, union.pk, by, lock=True)
+    _deny(permissions.can_edit_union(by, union))
+    if by.role == Role.UNION_OFFICER:
+        locked = sorted(set(data) & (set(UNION_FIELDS) - OFFICER_EDITABLE))
+        if locked:
+            raise ValidationError({name: "请联系所在县（市、区）总工会修改此项。" for name in locked})
+    before = _union_audit(union)
+    _apply_union_fields(union, data, by=by)
+    _check_credit_code_free(union)
+    _save_union(union)
+    after = _union_audit(union)
+    if after != before:
+        audit_record(action="union.update", obj=union, by=by, before=before, after=after)
+    return union
+
+
+@transaction.atomic
+def union_transition(*, union: Union, action: str, by: User, comment: str = "") -> Union:
+    """verify / suspend / reinstate / dissolve, as the union workflow table allows."""
+    union = _in_scope(Union, union.pk, by, lock=True)
+    before = union.status
+    union.status = UNION_WORKFLOW.apply(union.status, action, by.role)
+    if action == "verify":
+        union.verified_at = timezone.now()
+    union.save(update_fields=["status", "verified_at", "updated_at"])
+    audit_record(
+        action=f"union.{action}",
+        obj=union,
+        by=by,
+        before={"status": before},
+        after={"status": union.status, "comment": comment},
+    )
+    return union
+
+
+def union_verify(*, union: Union, by: User, comment: str = "") -> Union:
+    return union_transition(union=union, action="verify", by=by, comment=comment)
+
+
+# ---------------------------------------------------------------- members
+
+
+def hash_id_number(number: str) -> str:
+    return id_number_digest(number, settings.ID_HASH_KEY)
+
+
+def _active_elsewhere(hashes: Iterable[str], union: Union) -> dict[str, str]:
+    """ID hash -> name of the other union where that person is an active member."""
+    found: dict[str, str] = {}
+    hashes = list(hashes)
+    for start in range(0, len(hashes), 900):
+        rows = (
+            Member.objects.active()
+            .filter(id_number_hash__in=hashes[start : start + 900])
+            .exclude(union=union)
+            .values_list("id_number_hash", "union__name")
+        )
+        found.update(rows)
+    return found
+
+
+def _elsewhere_message(other_union: str) -> str:
+    return f"此人已是「{other_union}」的在册会员，一人只能在全省一个工会在册；请先在原工会办理离会。"
+
+
+def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the person's fields of SPEC §5; raises ValidationError naming each bad field."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        errors["name"] = "请填写姓名。"
+    out["name"] = name
+    if "id_number" in data:
+        try:
+            number = validate_id_number(str(data.get("id_number") or ""))
+            out["id_number_hash"] = hash_id_number(number)
+            out["id_number_masked"] = mask_id_number(number)
+            derived = gender_from_id_number(number)
+            gender = data.get("gender") or derived
+            if gender not in Gender.values:
+                errors["gender"] = "性别应为 M（男）或 F（女）。"
+            elif gender != derived:
+                errors["gender"] = "性别与身份证号第 17 位不符。"
+            out["gender"] = gender
+        except ValidationError as exc:
+            errors["id_number"] = exc.messages[0]
+    elif data.get("gender"):
+        if data["gender"] not in Gender.values:
+            errors["gender"] = "性别应为 M（男）或 F（女）。"
+        out["gender"] = data["gender"]
+    phone = str(data.get("phone") or "").strip()
+    if phone:
+        try:
+            phone = validate_phone(phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages[0]
+    out["phone"] = phone
+    group = data.get("group")
+    if group not in WorkerGroup.values:
+        errors["group"] = f"未知的群体代码「{group}」。"
+    out["group"] = group
+    out["platform"] = str(data.get("platform") or "").strip()[:100]
+    joined_on = data.get("joined_on")
+    if not isinstance(joined_on, dt.date):
+        errors["joined_on"] = "请填写入会日期。"
+    elif joined_on > timezone.localdate():
+        errors["joined_on"] = "入会日期不能晚于今天。"
+    out["joined_on"] = joined_on
+    if "left_on" in data:
+        left_on = data.get("left_on")
+        if left_on and isinstance(joined_on, dt.date) and left_on < joined_on:
+            errors["left_on"] = "离会日期不能早于入会日期。"
+        out["left_on"] = left_on or None
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+@transaction.atomic
+def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
+    union = _in_scope(Union, union.pk, by)
+    _deny(permissions.can_manage_roster(by, union))
+    if "id_number" not in data:
+        raise ValidationError({"id_number": "请填写身份证号。"})
+    fields = _member_fields({**data, "left_on": None})
+    other = _active_elsewhere([fields["id_number_hash"]], union)
+    if other:
+        raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values())))})
+    member = Member.objects.select_for_update().filter(union=union, id_number_hash=fields["id_number_hash"]).first()
+    if member is not None and member.is_active:
+        raise ValidationError({"id_number": "此人已在本工会名册中。"})
+    action = "member.rejoin" if member is not None else "member.add"
+    before = snapshot(member, MEMBER_AUDIT_FIELDS) if member else None
+    member = member or Member(union=union)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    member.full_clean(exclude=["id_number_hash"])
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        raise ValidationError({"id_number": "此人已在另一工会在册。"}) from None
+    audit_record(action=action, obj=member, by=by, before=before, after=snapshot(member, MEMBER_AUDIT_FIELDS))
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Member:
+    """Change a member's details or record that they left (``left_on``). The ID number is fixed."""
+    member = _in_scope(Member, member.pk, by, lock=True)
+    _deny(permissions.can_manage_roster(by, member.union))
+    if "id_number" in data:
+        raise ValidationError({"id_number": "身份证号不能修改；如有误请办理离会后重新录入。"})
+    current = {
+        "name": member.name,
+        "gender": member.gender,
+        "phone": member.phone,
+        "group": member.group,
+        "platform": member.platform,
+        "joined_on": member.joined_on,
+        "left_on": member.left_on,
+    }
+    fields = _member_fields({**current, **data})
+    if member.left_on and fields.get("left_on") is None:
+        other = _active_elsewhere([member.id_number_hash], member.union)
+        if other:
+            raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values())))})
+    before = snapshot(member, MEMBER_AUDIT_FIELDS)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    member.full_clean(exclude=["id_number_hash"])
+    member.save()
+    after = snapshot(member, MEMBER_AUDIT_FIELDS)
+    if after != before:
+        audit_record(action="member.update", obj=member, by=by, before=before, after=after)
+    return member
+
+
+@dataclass
+class RosterImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "errors": self.errors}
+
+
+ROSTER_COMPARED = ["name", "gender", "phone", "group", "platform", "joined_on"]
+
+
+@transaction.atomic
+def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> RosterImportResult:
+    """Import a roster file all-or-nothing; re-importing the same file changes nothing.
+
+    Rows are matched to the union's existing members by ID number (upsert). A member who has left
+    keeps their ``left_on``: a roster file records who joined, not who came back.
+    """
+    union = _in_scope(Union, union.pk, by, lock=True)
+    _deny(permissions.can_manage_roster(by, union))
+    parsed = parse_roster(filename, content)
+    result = RosterImportResult(errors=list(parsed.errors))
+    rows: list[tuple[RosterRow, dict]] = []
+    first_seen: dict[str, int] = {}
+    for row in parsed.rows:
+        try:
+            fields = _member_fields(row.values)
+        except ValidationError as exc:
+            for column, messages in exc.message_dict.items():
+                result.errors.append(
+                    {"row": row.number, "column": row.columns.get(column, column), "message": messages[0]}
+                )
+            continue
+        digest = fields["id_number_hash"]
+        if digest in first_seen:
+            result.errors.append(
+                {
+                    "row": row.number,
+                    "column": row.columns["id_number"],
+                    "message": f"与第 {first_seen[digest]} 行是同一身份证号。",
+                }
+            )
+            continue
+        first_seen[digest] = row.number
+        rows.append((row, fields))
+
+    elsewhere = _active_elsewhere(first_seen, union)
+    for row, fields in rows:
+        other = elsewhere.get(fields["id_number_hash"])
+        if other:
+            result.errors.append(
+                {"row": row.number, "column": row.columns["id_number"], "message": _elsewhere_message(other)}
+            )
+    if not parsed.rows and not result.errors:
+        result.errors.append({"row": 1, "column": "", "message": "文件中没有会员数据行。"})
+    if result.errors:
+        result.errors.sort(key=lambda e: (e["row"], str(e["column"])))
+        return result
+
+    existing = {m.id_number_hash: m for m in Member.objects.select_for_update().filter(union=union)}
+    to_create: list[Member] = []
+    to_update: list[Member] = []
+    now = timezone.now()
+    for _row, fields in rows:
+        member = existing.get(fields["id_number_hash"])
+        if member is None:
+            to_create.append(Member(union=union, created_at=now, updated_at=now, **fields))
+            continue
+        changed = False
+        for name in ROSTER_COMPARED:
+            if getattr(member, name) != fields[name]:
+                setattr(member, name, fields[name])
+                changed = True
+        if changed:
+            member.updated_at = now
+            to_update.append(member)
+    try:
+        with transaction.atomic():
+            Member.objects.bulk_create(to_create, batch_size=2000)
+            if to_update:
+                Member.objects.bulk_update(to_update, [*ROSTER_COMPARED, "updated_at"], batch_size=1000)
+    except IntegrityError:
+        raise ApplicationError("roster_conflict", "导入期间有会员在其他工会登记，名册未导入；请重新导入。") from None
+    result.created, result.updated = len(to_create), len(to_update)
+    audit_record(
+        action="member.import",
+        obj=union,
+        by=by,
+        after={
+            "file": filename[:200],
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "rows": len(rows),
+            "created": result.created,
+            "updated": result.updated,
+        },
+    )
+    return result
+
+
+# ---------------------------------------------------------------- regions
+
+REGIONS_CSV = settings.BASE_DIR / "members" / "data" / "zhejiang_divisions.csv"
+
+
+@transaction.atomic
+def regions_load(*, by: User | None = None, path=REGIONS_CSV) -> tuple[int, int]:
+    """Load the 103 regions of GB/T 2260 shipped with the project; idempotent. Returns (created, updated)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    order = {RegionLevel.PROVINCE: 0, RegionLevel.CITY: 1, RegionLevel.COUNTY: 2}
+    rows.sort(key=lambda r: (order[r["level"]], r["code"]))
+    names = {r["code"]: r["name"] for r in rows}
+    created = updated = 0
+    for row in rows:
+        # Districts (区) carry their city in the federation's name: 杭州市西湖区总工会.
+        prefix = names[row["parent_code"]] if row["level"] == RegionLevel.COUNTY and row["name"].endswith("区") else ""
+        values = {
+            "name": row["name"],
+            "level": row["level"],
+            "parent_id": row["parent_code"] or None,
+            "federation_name": f"{prefix}{row['name']}总工会",
+        }
+        region = Region.objects.filter(code=row["code"]).first()
+        if region is None:
+            Region.objects.create(code=row["code"], **values)
+            created += 1
+        elif any(getattr(region, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(region, key, value)
+            region.save()
+            updated += 1
+    if created or updated:
+        root = Region.objects.get(level=RegionLevel.PROVINCE)
+        audit_record(action="region.load", obj=root, by=by, after={"created": created, "updated": updated})
+    return created, updated
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    role: str,
+    password: str,
+    region_code: str | None = None,
+    union_id: int | None = None,
+    by: User | None = None,
+) -> User:
+    """Create an account with one role and one home (SPEC §1). ``by`` is None for the command line."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"未知角色「{role}」，可选：{', '.join(Role.values)}。"})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": f"账号「{username}」已存在。"})
+    user = User(username=username, role=role)
+    if role == Role.UNION_OFFICER:
+        if union_id is None or region_code:
+            raise ValidationError({"union": "基层工会账号须用 --union 指定工会，不能指定区划。"})
+        user.union = Union.objects.filter(pk=union_id).first()
+        if user.union is None:
+            raise ValidationError({"union": f"工会 {union_id} 不存在。"})
+    else:
+        if not region_code or union_id is not None:
+            raise ValidationError({"region": "此角色须用 --region 指定区划代码，不能指定工会。"})
+        user.region = Region.objects.filter(code=region_code).first()
+        if user.region is None:
+            raise ValidationError({"region": f"区划代码 {region_code} 不存在（先运行 load_regions）。"})
+        expected = {
+            Role.PROVINCE_STAFF: {RegionLevel.PROVINCE},
+            Role.CITY_STAFF: {RegionLevel.CITY},
+            Role.COUNTY_STAFF: {RegionLevel.COUNTY},
+            Role.AUDITOR: set(RegionLevel.values),
+        }[role]
+        if user.region.level not in expected:
+            raise ValidationError({"region": f"角色 {role} 不能属于{user.region.get_level_display()}级区划。"})
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(action="user.create", obj=user, by=by, after={"role": role, "home": region_code or union_id})
+    return user

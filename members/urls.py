@@ -1,0 +1,20 @@
+from django.urls import path, re_path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("unions/", views.union_list, name="union-list"),
+    path("unions/new/", views.union_create, name="union-create"),
+    path("unions/roster-template/", views.roster_template, name="roster-template"),
+    path("unions/<int:pk>/", views.union_detail, name="union-detail"),
+    path("unions/<int:pk>/edit/", views.union_edit, name="union-edit"),
+    re_path(
+        r"^unions/(?P<pk>\d+)/(?P<action>verify|suspend|reinstate|dissolve)/$",
+        views.union_transition,
+        name="union-transition",
+    ),
+    path("unions/<int:pk>/members/import/", views.roster_import, name="roster-import"),
+    path("unions/<int:pk>/members/new/", views.member_add, name="member-add"),
+    path("unions/<int:pk>/members/<int:member_pk>/leave/", views.member_leave, name="member-leave"),
+]

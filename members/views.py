@@ -1,0 +1,241 @@
+"""Browser pages of the members app. Reads through ``for_user``; writes through services."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from unionfunds.core.forms import call_service
+
+from . import permissions, services
+from .choices import Role, UnionStatus
+from .filters import UnionFilter
+from .forms import MemberForm, MemberLeaveForm, RosterImportForm, TransitionForm, UnionForm
+from .models import Member, Region, Union
+from .roster import COLUMNS, template_csv, template_xlsx
+from .workflows import UNION_ACTION_LABELS, UNION_WORKFLOW
+
+
+def _union_or_404(request, pk: int) -> Union:
+    return get_object_or_404(
+        Union.objects.for_user(request.user).with_member_count().select_related("county__parent"), pk=pk
+    )
+
+
+@login_required
+def home(request):
+    unions = Union.objects.for_user(request.user)
+    by_status = dict(unions.values_list("status").annotate(n=Count("id")).order_by())
+    members = Member.objects.for_user(request.user).active().count()
+    return render(
+        request,
+        "members/home.html",
+        {
+            "by_status": [(label, by_status.get(value, 0), value) for value, label in UnionStatus.choices],
+            "union_total": sum(by_status.values()),
+            "member_total": members,
+            "can_register": permissions.can_register_union(request.user)[0],
+            "own_union": request.user.union if request.user.role == Role.UNION_OFFICER else None,
+            "pending": unions.filter(status=UnionStatus.PENDING).order_by("-created_at")[:10]
+            if request.user.role == Role.COUNTY_STAFF
+            else [],
+        },
+    )
+
+
+@login_required
+def union_list(request):
+    queryset = (
+        Union.objects.for_user(request.user)
+        .with_member_count()
+        .select_related("county__parent")
+        .order_by("county_id", "name")
+    )
+    filterset = UnionFilter(request.GET or None, queryset=queryset)
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "members/union_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "counties": _scope_counties(request.user),
+            "can_register": permissions.can_register_union(request.user)[0],
+        },
+    )
+
+
+def _scope_counties(user):
+    return Region.objects.for_user(user).counties().select_related("parent").order_by("code")
+
+
+@login_required
+def union_detail(request, pk: int):
+    union = _union_or_404(request, pk)
+    roster = Member.objects.for_user(request.user).filter(union=union)
+    show = request.GET.get("show", "active")
+    if show == "active":
+        roster = roster.active()
+    page = Paginator(roster.order_by("-left_on", "name", "id"), 100).get_page(request.GET.get("page"))
+    actions = [(a, UNION_ACTION_LABELS[a]) for a in UNION_WORKFLOW.actions_for(union.status, request.user.role)]
+    return render(
+        request,
+        "members/union_detail.html",
+        {
+            "union": union,
+            "page": page,
+            "show": show,
+            "actions": actions,
+            "transition_form": TransitionForm(),
+            "can_edit": permissions.can_edit_union(request.user, union)[0],
+            "can_manage_roster": permissions.can_manage_roster(request.user, union)[0],
+        },
+    )
+
+
+def _union_initial(union: Union) -> dict:
+    data = {name: getattr(union, name) for name in services.UNION_FIELDS}
+    data["county"] = union.county_id
+    data["covered_groups"] = union.groups
+    return data
+
+
+@login_required
+def union_create(request):
+    allowed, reason = permissions.can_register_union(request.user)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("union-list")
+    form = UnionForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        union = call_service(form, lambda: services.union_register(data=form.cleaned_data, by=request.user))
+        if union is not None:
+            messages.success(request, _("已登记「%(name)s」，待核实。") % {"name": union.name})
+            return redirect("union-detail", pk=union.pk)
+    return render(request, "members/union_form.html", {"form": form, "title": _("登记基层工会")})
+
+
+@login_required
+def union_edit(request, pk: int):
+    union = _union_or_404(request, pk)
+    allowed, reason = permissions.can_edit_union(request.user, union)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("union-detail", pk=pk)
+    locked = (
+        sorted(set(services.UNION_FIELDS) - services.OFFICER_EDITABLE)
+        if request.user.role == Role.UNION_OFFICER
+        else []
+    )
+    form = UnionForm(request.POST or None, user=request.user, locked=locked, initial=_union_initial(union))
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k not in locked}
+        if call_service(form, lambda: services.union_update(union=union, data=data, by=request.user)):
+            messages.success(request, _("已保存。"))
+            return redirect("union-detail", pk=pk)
+    return render(request, "members/union_form.html", {"form": form, "title": _("修改工会信息"), "union": union})
+
+
+@login_required
+@require_POST
+def union_transition(request, pk: int, action: str):
+    union = _union_or_404(request, pk)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        done = call_service(
+            form,
+            lambda: services.union_transition(
+                union=union, action=action, by=request.user, comment=form.cleaned_data["comment"]
+            ),
+        )
+        if done:
+            messages.success(request, _("已%(action)s。") % {"action": UNION_ACTION_LABELS.get(action, action)})
+    for error in form.non_field_errors():
+        messages.error(request, error)
+    return redirect("union-detail", pk=pk)
+
+
+@login_required
+def roster_import(request, pk: int):
+    union = _union_or_404(request, pk)
+    allowed, reason = permissions.can_manage_roster(request.user, union)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("union-detail", pk=pk)
+    form = RosterImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            form.add_error("file", _("文件超过 %(mb)d MB。") % {"mb": settings.UPLOAD_MAX_BYTES // 1048576})
+        else:
+            result = call_service(
+                form,
+                lambda: services.roster_import(
+                    union=union, filename=upload.name, content=upload.read(), by=request.user
+                ),
+            )
+            if result is not None and result.ok:
+                messages.success(
+                    request,
+                    _("导入完成：新增 %(created)d 人，更新 %(updated)d 人。")
+                    % {"created": result.created, "updated": result.updated},
+                )
+                return redirect("union-detail", pk=pk)
+    return render(
+        request, "members/roster_import.html", {"union": union, "form": form, "result": result, "columns": COLUMNS}
+    )
+
+
+@login_required
+def roster_template(request):
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = "attachment; filename*=UTF-8''roster-template.csv"
+        return response
+    response = HttpResponse(
+        template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''roster-template.xlsx"
+    return response
+
+
+@login_required
+def member_add(request, pk: int):
+    union = _union_or_404(request, pk)
+    allowed, reason = permissions.can_manage_roster(request.user, union)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("union-detail", pk=pk)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        member = call_service(form, lambda: services.member_add(union=union, data=form.cleaned_data, by=request.user))
+        if member is not None:
+            messages.success(request, _("已录入会员 %(member)s。") % {"member": member})
+            return redirect("union-detail", pk=pk)
+    return render(request, "members/member_form.html", {"union": union, "form": form})
+
+
+@login_required
+@require_POST
+def member_leave(request, pk: int, member_pk: int):
+    member = get_object_or_404(Member.objects.for_user(request.user).filter(union_id=pk), pk=member_pk)
+    form = MemberLeaveForm(request.POST)
+    if form.is_valid() and call_service(
+        form,
+        lambda: services.member_update(member=member, data={"left_on": form.cleaned_data["left_on"]}, by=request.user),
+    ):
+        messages.success(request, _("已办理 %(member)s 离会。") % {"member": member})
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("union-detail", pk=pk)

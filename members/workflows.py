@@ -1,0 +1,20 @@
+"""The union status workflow as data (SPEC §2): pending → verified (by its county) → suspended / dissolved."""
+
+from unionfunds.core.workflow import Workflow
+
+from .choices import Role, UnionStatus
+
+P, V, S, D = UnionStatus.PENDING, UnionStatus.VERIFIED, UnionStatus.SUSPENDED, UnionStatus.DISSOLVED
+COUNTY = {Role.COUNTY_STAFF}
+
+UNION_WORKFLOW = Workflow(
+    "union",
+    [
+        (P, "verify", V, COUNTY),
+        (V, "suspend", S, COUNTY),
+        (S, "reinstate", V, COUNTY),
+        ((P, V, S), "dissolve", D, COUNTY),
+    ],
+)
+
+UNION_ACTION_LABELS = {"verify": "核实", "suspend": "暂停", "reinstate": "恢复", "dissolve": "撤销"}

@@ -1,0 +1,52 @@
+"""factory_boy factories. Identifiers are valid (checksums) and unique per sequence number."""
+
+import datetime as dt
+import random
+
+import factory
+
+from members import fakes
+from members.choices import OrgForm, ParentLevel, UnionStatus, WorkerGroup
+from members.models import Member, Region, Union
+from members.services import hash_id_number
+from unionfunds.core.identifiers import mask_id_number
+
+
+def valid_id_number(n: int) -> str:
+    return fakes.id_number(random.Random(f"id-{n}"))
+
+
+class UnionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Union
+
+    name = factory.Sequence(lambda n: f"测试新就业形态联合工会{n}")
+    credit_code = factory.LazyAttributeSequence(lambda o, n: fakes.credit_code(random.Random(f"cc-{n}"), o.county.code))
+    org_form = OrgForm.JOINT_UNION
+    county = factory.LazyFunction(lambda: Region.objects.get(code="330106"))
+    parent_level = ParentLevel.TOWNSHIP
+    covered_groups = Union.encode_groups([WorkerGroup.FOOD_DELIVERY, WorkerGroup.COURIER])
+    chair_name = "王芳"
+    chair_elected_on = dt.date(2023, 3, 1)
+    chair_term_years = 5
+    committee_size = 5
+    founded_on = dt.date(2022, 12, 1)
+    funds_hard_to_guarantee = True
+    status = UnionStatus.VERIFIED
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+        exclude = ["id_number"]
+
+    union = factory.SubFactory(UnionFactory)
+    name = factory.Sequence(lambda n: f"会员{n}")
+    id_number = factory.Sequence(valid_id_number)
+    id_number_hash = factory.LazyAttribute(lambda o: hash_id_number(o.id_number))
+    id_number_masked = factory.LazyAttribute(lambda o: mask_id_number(o.id_number))
+    gender = factory.LazyAttribute(lambda o: "M" if int(o.id_number[16]) % 2 else "F")
+    phone = "13812345678"
+    group = WorkerGroup.FOOD_DELIVERY
+    platform = "美团"
+    joined_on = dt.date(2024, 1, 15)

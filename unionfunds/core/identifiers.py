@@ -1,0 +1,107 @@
+"""Checks and masks for the identifiers of SPEC §7.
+
+Pure functions, no Django models: each validator returns the normalised value or raises
+``django.core.exceptions.ValidationError`` with a message a person can act on.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+# GB 32100-2015: 31 characters, no I, O, S, V, Z.
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+UNION_CREDIT_CODE_PREFIX = "81"  # registering authority 8 (trade unions), category 1
+
+# GB 11643-1999.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+
+
+def credit_code_check_char(first17: str) -> str:
+    total = sum(CREDIT_CODE_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True))
+    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_credit_code(value: str, *, union: bool = True) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 18:
+        raise ValidationError(_("统一社会信用代码应为 18 位，现为 %(n)d 位。") % {"n": len(code)}, code="length")
+    bad = sorted({c for c in code if c not in CREDIT_CODE_ALPHABET})
+    if bad:
+        raise ValidationError(
+            _("统一社会信用代码含有不允许的字符：%(chars)s（不使用 I、O、S、V、Z）。") % {"chars": "、".join(bad)},
+            code="alphabet",
+        )
+    expected = credit_code_check_char(code[:17])
+    if code[17] != expected:
+        raise ValidationError(
+            _("统一社会信用代码校验位错误：第 18 位应为 %(expected)s，而不是 %(got)s。")
+            % {"expected": expected, "got": code[17]},
+            code="checksum",
+        )
+    if union and not code.startswith(UNION_CREDIT_CODE_PREFIX):
+        raise ValidationError(_("工会的统一社会信用代码应以 81 开头（登记管理部门 8 为工会，类别 1）。"), code="prefix")
+    return code
+
+
+def id_number_check_char(first17: str) -> str:
+    return ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def validate_id_number(value: str, *, today: dt.date | None = None) -> str:
+    number = (value or "").strip().upper()
+    if not ID_PATTERN.match(number):
+        raise ValidationError(_("身份证号应为 18 位：17 位数字加 1 位数字或 X。"), code="format")
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise ValidationError(_("身份证号第 7–14 位不是有效的出生日期。"), code="birth_date") from None
+    if born > (today or dt.date.today()) or born.year < 1900:
+        raise ValidationError(_("身份证号第 7–14 位的出生日期不合理。"), code="birth_date")
+    expected = id_number_check_char(number[:17])
+    if number[17] != expected:
+        raise ValidationError(
+            _("身份证号校验位错误：第 18 位应为 %(expected)s。") % {"expected": expected}, code="checksum"
+        )
+    return number
+
+
+def gender_from_id_number(number: str) -> str:
+    """'M' or 'F' from the 17th digit (odd is male)."""
+    return "M" if int(number[16]) % 2 else "F"
+
+
+def validate_phone(value: str) -> str:
+    phone = re.sub(r"[\s-]", "", value or "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    if not PHONE_PATTERN.match(phone):
+        raise ValidationError(_("手机号应为 11 位、以 1 开头的中国大陆手机号码。"), code="phone")
+    return phone
+
+
+def mask_id_number(number: str) -> str:
+    """330106199001011234 -> 330106********123X style: region kept, birth date and sequence hidden."""
+    if not number:
+        return ""
+    return number[:6] + "*" * (len(number) - 9) + number[-3:]
+
+
+def mask_phone(phone: str) -> str:
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def id_number_digest(number: str, key: str) -> str:
+    """Keyed hash used to find the same person again without keeping the number (SPEC §2)."""
+    return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
