@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from grants import api as grants_api
 from members import api as members_api
 from unionfunds.core.auth import ObtainTokenView
 
@@ -11,6 +12,8 @@ router = DefaultRouter()
 router.register("regions", members_api.RegionViewSet, basename="region")
 router.register("unions", members_api.UnionViewSet, basename="union")
 router.register(r"unions/(?P<union_pk>\d+)/members", members_api.UnionMemberViewSet, basename="union-member")
+router.register("programs", grants_api.ProgramViewSet, basename="program")
+router.register("applications", grants_api.ApplicationViewSet, basename="application")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

@@ -1,0 +1,192 @@
+"""The eligibility engine (SPEC §3) and the priority score.
+
+Seven rules, each a parameter of the program, each reported as ``{rule, passed, detail}`` with a reason
+a person understands. ``evaluate`` checks one union; ``evaluate_many`` checks a list of applications
+with two aggregate queries whatever the length of the list (member counts, other applications).
+
+Priority score (0–100; staff sort the review queue by it), following the policy's preferences
+(以区域性、行业性工会联合会或联合工会为主; 工会经费难以保证; 覆盖新就业群体):
+- organisation form: regional or industry federation, or joint union: +40;
+- union funds hard to guarantee: +30;
+- new-employment groups covered: +5 each, at most +15;
+- members: +1 per full 50 active members, at most +15 (150 members → 3, 750 or more → 15).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from django.db.models import Count
+
+from members.choices import OrgForm, ParentLevel, UnionStatus
+from members.models import Member, Union
+
+RULES = (
+    "verified",
+    "new_economy_groups",
+    "level",
+    "min_members",
+    "chair_elected",
+    "min_committee",
+    "single_application",
+)
+PREFERRED_FORMS = {OrgForm.REGIONAL_FEDERATION, OrgForm.INDUSTRY_FEDERATION, OrgForm.JOINT_UNION}
+DEFAULT_PARENT_LEVELS = [ParentLevel.COUNTY.value, ParentLevel.TOWNSHIP.value]
+
+
+@dataclass(frozen=True)
+class Check:
+    rule: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def term_ends_on(elected_on: dt.date, years: int) -> dt.date:
+    try:
+        return elected_on.replace(year=elected_on.year + years)
+    except ValueError:  # elected on 29 February
+        return elected_on.replace(year=elected_on.year + years, day=28)
+
+
+def evaluate(program, union: Union, *, member_count: int, other_applications: int, on: dt.date) -> list[Check]:
+    checks: list[Check] = []
+    status_label = union.get_status_display()
+    if program.require_verified:
+        checks.append(
+            Check(
+                "verified",
+                union.status == UnionStatus.VERIFIED,
+                "工会已经县级总工会核实"
+                if union.status == UnionStatus.VERIFIED
+                else f"工会状态为「{status_label}」，尚未核实",
+            )
+        )
+    else:
+        checks.append(Check("verified", True, "本项目不要求核实"))
+
+    groups = union.get_groups_display()
+    if program.require_groups:
+        checks.append(
+            Check(
+                "new_economy_groups",
+                bool(union.groups),
+                f"覆盖{groups}" if union.groups else "未覆盖任何新就业形态群体",
+            )
+        )
+    else:
+        checks.append(Check("new_economy_groups", True, "本项目不要求覆盖群体"))
+
+    allowed = program.allowed_parent_levels or DEFAULT_PARENT_LEVELS
+    level_ok = union.parent_level in allowed
+    checks.append(
+        Check(
+            "level",
+            level_ok,
+            f"隶属{union.get_parent_level_display()}，属县级及以下"
+            if level_ok
+            else f"隶属{union.get_parent_level_display()}，不属于本项目补助的层级",
+        )
+    )
+
+    minimum = program.min_members
+    checks.append(
+        Check(
+            "min_members",
+            member_count >= minimum,
+            f"会员 {member_count} 人，不少于 {minimum} 人"
+            if member_count >= minimum
+            else f"会员 {member_count} 人，少于 {minimum} 人",
+        )
+    )
+
+    if not program.require_chair_elected:
+        checks.append(Check("chair_elected", True, "本项目不要求"))
+    elif union.chair_elected_on is None:
+        checks.append(Check("chair_elected", False, "未登记工会主席的选举日期"))
+    else:
+        ends = term_ends_on(union.chair_elected_on, union.chair_term_years)
+        if union.chair_elected_on > on:
+            checks.append(Check("chair_elected", False, f"主席选举日期 {union.chair_elected_on:%Y-%m-%d} 晚于检查日期"))
+        elif ends <= on:
+            checks.append(Check("chair_elected", False, f"主席任期已于 {ends:%Y-%m-%d} 届满，须换届选举"))
+        else:
+            checks.append(
+                Check(
+                    "chair_elected",
+                    True,
+                    f"主席于 {union.chair_elected_on:%Y-%m-%d} 依法选举，任期至 {ends:%Y-%m-%d}",
+                )
+            )
+
+    committee = union.committee_size
+    checks.append(
+        Check(
+            "min_committee",
+            committee >= program.min_committee,
+            f"工会骨干 {committee} 人，不少于 {program.min_committee} 人"
+            if committee >= program.min_committee
+            else f"工会骨干 {committee} 人，少于 {program.min_committee} 人",
+        )
+    )
+
+    checks.append(
+        Check(
+            "single_application",
+            other_applications == 0,
+            "本项目中没有该工会的其他申请"
+            if other_applications == 0
+            else f"该工会在本项目中已有 {other_applications} 份其他申请",
+        )
+    )
+    return checks
+
+
+def priority_score(union: Union, member_count: int) -> int:
+    score = 40 if union.org_form in PREFERRED_FORMS else 0
+    score += 30 if union.funds_hard_to_guarantee else 0
+    score += min(15, 5 * len(union.groups))
+    score += min(15, member_count // 50)
+    return score
+
+
+def member_counts(union_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(set(union_ids))
+    rows = (
+        Member.objects.filter(union_id__in=ids, left_on__isnull=True)
+        .values("union_id")
+        .annotate(n=Count("id"))
+        .values_list("union_id", "n")
+    )
+    counts = dict.fromkeys(ids, 0)
+    counts.update(rows)
+    return counts
+
+
+def evaluate_many(applications, *, on: dt.date) -> dict[int, list[Check]]:
+    """Eligibility of many applications (with ``program`` and ``union`` loaded) in two queries."""
+    from .models import Application
+
+    applications = list(applications)
+    counts = member_counts(a.union_id for a in applications)
+    others: Counter = Counter()
+    if applications:
+        rows = Application.objects.filter(
+            program_id__in={a.program_id for a in applications}, union_id__in={a.union_id for a in applications}
+        ).values_list("program_id", "union_id")
+        others.update(rows)
+    return {
+        a.pk: evaluate(
+            a.program,
+            a.union,
+            member_count=counts[a.union_id],
+            other_applications=others.get((a.program_id, a.union_id), 1) - 1,
+            on=on,
+        )
+        for a in applications
+    }

@@ -1,0 +1,48 @@
+"""Who may do what with programs and applications inside their scope (scope itself: ``for_user``)."""
+
+from members.choices import Role, UnionStatus
+
+from .choices import ApplicationStatus
+
+Decision = tuple[bool, str]
+OK: Decision = (True, "")
+PROGRAM_OWNERS = {Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_STAFF}
+
+
+def can_create_program(user) -> Decision:
+    if user.role in PROGRAM_OWNERS:
+        return OK
+    return False, "只有省、市、县（市、区）总工会可以设立专项经费项目。"
+
+
+def can_draft_application(user, union) -> Decision:
+    if user.role not in (Role.UNION_OFFICER, Role.COUNTY_STAFF):
+        return False, "只有基层工会或所在县（市、区）总工会可以填写申请。"
+    if union.status == UnionStatus.DISSOLVED:
+        return False, "工会已撤销，不能申请。"
+    return OK
+
+
+def can_edit_application(user, application) -> Decision:
+    if application.status != ApplicationStatus.DRAFT:
+        return False, "只有草稿状态的申请可以修改；已提交的申请须退回后修改。"
+    return can_draft_application(user, application.union)
+
+
+def can_attach(user, application) -> Decision:
+    if application.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
+        return False, "已决定的申请不能再上传材料。"
+    if user.role in (Role.UNION_OFFICER, Role.COUNTY_STAFF):
+        return OK
+    return False, "只有基层工会或所在县（市、区）总工会可以上传申请材料。"
+
+
+def union_under(union, region) -> bool:
+    """Whether ``union`` lies inside ``region``'s subtree."""
+    county = union.county
+    return region.code in (county.code, county.parent_id) or region.parent_id is None
+
+
+def is_owner_staff(user, program) -> bool:
+    """Decisions belong to the staff of the region that runs the program."""
+    return user.region_id == program.owner_id and user.role in PROGRAM_OWNERS

@@ -1,0 +1,187 @@
+"""API shapes of SPEC §5 for programs and applications. Type and shape only; rules are in services.py."""
+
+from rest_framework import serializers
+
+from members.choices import ParentLevel
+
+from .choices import ApplicationStatus, Category, FundingSource
+from .models import Application, Program
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class FundingSourceSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=FundingSource.choices)
+    amount = serializers.DecimalField(**MONEY, min_value=0)
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner_id", required=False, max_length=6)
+    owner_name = serializers.CharField(source="owner.federation_name", read_only=True)
+    funding_sources = FundingSourceSerializer(many=True)
+    city_quotas = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
+    categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices), required=False)
+    allowed_parent_levels = serializers.ListField(
+        child=serializers.ChoiceField(choices=ParentLevel.choices), required=False
+    )
+    max_grant = serializers.DecimalField(**MONEY, required=False, allow_null=True)
+    budget_total = serializers.DecimalField(**MONEY)
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+
+    class Meta:
+        model = Program
+        fields = [
+            "id",
+            "name",
+            "year",
+            "owner",
+            "owner_name",
+            "budget_total",
+            "funding_sources",
+            "target_count",
+            "max_grant",
+            "city_quotas",
+            "opens_on",
+            "closes_on",
+            "categories",
+            "min_members",
+            "min_committee",
+            "allowed_parent_levels",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        validators = []
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["funding_sources"] = [{"source": f.source, "amount": f"{f.amount:.2f}"} for f in instance.funding.all()]
+        data["city_quotas"] = {q.city_id: q.count for q in instance.city_quotas.all()}
+        return data
+
+    def to_service_data(self) -> dict:
+        data = dict(self.validated_data)
+        if "owner_id" in data:
+            data["owner"] = data.pop("owner_id")
+        data["funding_sources"] = [dict(item) for item in data.get("funding_sources", [])]
+        return data
+
+
+class BudgetLineSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Category.choices)
+    amount = serializers.DecimalField(**MONEY)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class HistorySerializer(serializers.Serializer):
+    action = serializers.CharField()
+    # "from" is a Python keyword; the contract name is set in to_representation.
+    from_status = serializers.CharField()
+    to = serializers.CharField(source="to_status")
+    actor = serializers.CharField(source="actor.username")
+    at = serializers.DateTimeField()
+    comment = serializers.CharField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["from"] = data.pop("from_status")
+        return {k: data[k] for k in ("action", "from", "to", "actor", "at", "comment")}
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    program = serializers.IntegerField(source="program_id")
+    union = serializers.IntegerField(source="union_id")
+    union_name = serializers.CharField(source="union.name", read_only=True)
+    county = serializers.CharField(source="union.county_id", read_only=True)
+    city = serializers.CharField(source="union.county.parent_id", read_only=True)
+    requested_amount = serializers.DecimalField(**MONEY)
+    budget_lines = BudgetLineSerializer(many=True, required=False)
+    history = HistorySerializer(many=True, read_only=True)
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices, read_only=True)
+    member_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "program",
+            "union",
+            "union_name",
+            "county",
+            "city",
+            "requested_amount",
+            "budget_lines",
+            "plan",
+            "status",
+            "approved_amount",
+            "priority_score",
+            "eligible",
+            "member_count",
+            "history",
+            "submitted_at",
+            "decided_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "approved_amount",
+            "priority_score",
+            "eligible",
+            "submitted_at",
+            "decided_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def to_service_data(self) -> dict:
+        data = dict(self.validated_data)
+        for source, name in (("program_id", "program"), ("union_id", "union")):
+            if source in data:
+                data[name] = data.pop(source)
+        if "budget_lines" in data:
+            data["budget_lines"] = [dict(line) for line in data["budget_lines"]]
+        return data
+
+
+class ApplicationUpdateSerializer(ApplicationSerializer):
+    program = serializers.IntegerField(source="program_id", read_only=True)
+    union = serializers.IntegerField(source="union_id", read_only=True)
+
+
+class ActionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ApproveSerializer(ActionSerializer):
+    approved_amount = serializers.DecimalField(**MONEY)
+
+
+class CheckSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    passed = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class EligibilitySerializer(serializers.Serializer):
+    eligible = serializers.BooleanField()
+    checks = CheckSerializer(many=True)
+
+
+class BudgetCitySerializer(serializers.Serializer):
+    city = serializers.CharField()
+    name = serializers.CharField()
+    quota = serializers.IntegerField(allow_null=True)
+    approved_count = serializers.IntegerField()
+    approved_total = serializers.CharField()
+    remaining_slots = serializers.IntegerField(allow_null=True)
+
+
+class BudgetSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    budget_total = serializers.CharField()
+    approved_total = serializers.CharField()
+    remaining = serializers.CharField()
+    approved_count = serializers.IntegerField()
+    target_count = serializers.IntegerField()
+    remaining_slots = serializers.IntegerField()
+    by_city = BudgetCitySerializer(many=True)

@@ -1,0 +1,512 @@
+"""Every write of the grants app: programs, applications and their workflow, the approval that creates
+an allocation. Each function checks role and scope, validates, writes and audits in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.http import Http404
+
+from members.choices import RegionLevel
+from members.models import Region, Union, User
+from unionfunds.core import clock
+from unionfunds.core.audit import audit_record, snapshot
+from unionfunds.core.errors import ApplicationError
+from unionfunds.core.money import FEN, parse_money, split_by_weights
+
+from . import eligibility, permissions
+from .choices import ApplicationStatus, AttachmentKind, Category, FundingSource
+from .models import (
+    Allocation,
+    AllocationFunding,
+    Application,
+    ApplicationTransition,
+    Attachment,
+    BudgetLine,
+    CityQuota,
+    Program,
+    ProgramFunding,
+)
+from .workflows import DECISIONS, workflow_for
+
+PROGRAM_AUDIT_FIELDS = ["name", "year", "owner", "budget_total", "target_count", "max_grant", "opens_on", "closes_on"]
+APPLICATION_AUDIT_FIELDS = ["program", "union", "status", "requested_amount", "approved_amount", "plan"]
+COMMENT_REQUIRED = {"return", "reject"}
+
+
+def _deny(decision: tuple[bool, str]) -> None:
+    allowed, reason = decision
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def _money(value: Any, field: str) -> Decimal:
+    try:
+        return parse_money(value)
+    except ValueError as exc:
+        raise ValidationError({field: str(exc)}) from None
+
+
+# ---------------------------------------------------------------- programs
+
+
+@transaction.atomic
+def program_create(*, data: Mapping[str, Any], by: User) -> Program:
+    """Create a program owned by the user's own region (province, city or county staff)."""
+    _deny(permissions.can_create_program(by))
+    owner_code = str(data.get("owner") or by.region_id)
+    if owner_code != by.region_id:
+        raise ValidationError({"owner": "只能为本级区划设立专项经费项目。"})
+    owner = Region.objects.get(code=owner_code)
+    errors: dict[str, Any] = {}
+    budget = _money(data.get("budget_total"), "budget_total")
+    if budget <= 0:
+        errors["budget_total"] = "预算总额必须大于 0。"
+    target = data.get("target_count")
+    if not isinstance(target, int) or target <= 0:
+        errors["target_count"] = "计划补助工会数必须是正整数。"
+        target = 1
+    max_grant = data.get("max_grant")
+    if max_grant in (None, ""):
+        max_grant = (budget / target).quantize(FEN, rounding=ROUND_DOWN) if budget > 0 else Decimal("0")
+    else:
+        max_grant = _money(max_grant, "max_grant")
+    if max_grant <= 0 or max_grant > budget:
+        errors["max_grant"] = "单个工会补助上限必须大于 0 且不超过预算总额。"
+
+    sources = list(data.get("funding_sources") or [])
+    seen: set[str] = set()
+    funding: list[tuple[str, Decimal]] = []
+    for index, item in enumerate(sources):
+        source = item.get("source")
+        if source not in FundingSource.values:
+            errors["funding_sources"] = f"第 {index + 1} 项：未知的资金来源「{source}」。"
+            break
+        if source in seen:
+            errors["funding_sources"] = f"资金来源「{source}」重复。"
+            break
+        seen.add(source)
+        funding.append((source, _money(item.get("amount"), "funding_sources")))
+    if not funding and "funding_sources" not in errors:
+        errors["funding_sources"] = "请填写资金来源。"
+    elif "funding_sources" not in errors:
+        total = sum((amount for _, amount in funding), Decimal("0"))
+        if total != budget:
+            errors["funding_sources"] = f"资金来源合计 {total:,.2f} 元，与预算总额 {budget:,.2f} 元不一致。"
+
+    categories = list(data.get("categories") or Category.values)
+    unknown = [c for c in categories if c not in Category.values]
+    if unknown:
+        errors["categories"] = f"未知的使用范围：{'、'.join(unknown)}。"
+
+    quotas: dict[str, int] = {}
+    for city_code, count in (data.get("city_quotas") or {}).items():
+        city = Region.objects.filter(code=str(city_code), level=RegionLevel.CITY, parent=owner).first()
+        if city is None:
+            errors["city_quotas"] = f"「{city_code}」不是本项目主管区划下的市。"
+            break
+        if not isinstance(count, int) or count < 0:
+            errors["city_quotas"] = f"{city.name}的名额必须是非负整数。"
+            break
+        quotas[city.code] = count
+
+    opens_on, closes_on = data.get("opens_on"), data.get("closes_on")
+    if not opens_on or not closes_on:
+        errors["opens_on"] = "请填写申报起止日期。"
+    elif closes_on < opens_on:
+        errors["closes_on"] = "申报截止日期不能早于开始日期。"
+    if errors:
+        raise ValidationError(errors)
+
+    program = Program(
+        owner=owner,
+        name=str(data.get("name") or "").strip(),
+        year=data.get("year"),
+        budget_total=budget,
+        target_count=target,
+        max_grant=max_grant,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        categories=[c for c in Category.values if c in categories],
+        min_members=data.get("min_members", 150),
+        min_committee=data.get("min_committee", 3),
+        allowed_parent_levels=list(data.get("allowed_parent_levels") or eligibility.DEFAULT_PARENT_LEVELS),
+        created_by=by,
+    )
+    program.full_clean()
+    try:
+        with transaction.atomic():
+            program.save()
+    except IntegrityError:
+        raise ValidationError({"name": "本级同一年度已有同名项目。"}) from None
+    ProgramFunding.objects.bulk_create(
+        ProgramFunding(program=program, source=s, amount=a, position=i) for i, (s, a) in enumerate(funding)
+    )
+    CityQuota.objects.bulk_create(CityQuota(program=program, city_id=c, count=n) for c, n in quotas.items())
+    after = snapshot(program, PROGRAM_AUDIT_FIELDS)
+    after["funding_sources"] = [{"source": s, "amount": a} for s, a in funding]
+    after["city_quotas"] = quotas
+    audit_record(action="program.create", obj=program, by=by, after=after)
+    return program
+
+
+# ---------------------------------------------------------------- applications
+
+
+def _application_in_scope(pk: int, by: User, *, lock: bool = False) -> Application:
+    qs = Application.objects.for_user(by).select_related("program__owner", "union__county")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    try:
+        return qs.get(pk=pk)
+    except Application.DoesNotExist:
+        raise Http404(f"申请 {pk} 不存在。") from None
+
+
+def _budget_lines(data: Mapping[str, Any], program: Program, requested: Decimal) -> list[BudgetLine]:
+    lines = []
+    for index, item in enumerate(data.get("budget_lines") or []):
+        category = item.get("category")
+        if category not in program.categories:
+            raise ValidationError(
+                {"budget_lines": f"第 {index + 1} 行：使用范围「{category}」不在本项目允许的范围内。"}
+            )
+        amount = _money(item.get("amount"), "budget_lines")
+        if amount <= 0:
+            raise ValidationError({"budget_lines": f"第 {index + 1} 行：金额必须大于 0。"})
+        lines.append(BudgetLine(category=category, amount=amount, description=str(item.get("description") or "")[:300]))
+    if lines:
+        total = sum((line.amount for line in lines), Decimal("0"))
+        if total != requested:
+            raise ValidationError(
+                {"budget_lines": f"预算明细合计 {total:,.2f} 元，与申请金额 {requested:,.2f} 元不一致。"}
+            )
+    return lines
+
+
+def _requested(value: Any, program: Program) -> Decimal:
+    requested = _money(value, "requested_amount")
+    if requested <= 0:
+        raise ValidationError({"requested_amount": "申请金额必须大于 0。"})
+    if requested > program.max_grant:
+        raise ValidationError({"requested_amount": f"申请金额不得超过单个工会补助上限 {program.max_grant:,.2f} 元。"})
+    return requested
+
+
+def _refresh_eligibility(application: Application, *, on=None) -> list[eligibility.Check]:
+    on = on or clock.today()
+    counts = eligibility.member_counts([application.union_id])
+    others = (
+        Application.objects.filter(program_id=application.program_id, union_id=application.union_id)
+        .exclude(pk=application.pk)
+        .count()
+    )
+    checks = eligibility.evaluate(
+        application.program,
+        application.union,
+        member_count=counts[application.union_id],
+        other_applications=others,
+        on=on,
+    )
+    application.eligible = all(c.passed for c in checks)
+    application.eligibility_checks = [c.as_dict() for c in checks]
+    application.priority_score = eligibility.priority_score(application.union, counts[application.union_id])
+    return checks
+
+
+@transaction.atomic
+def application_create(*, data: Mapping[str, Any], by: User) -> Application:
+    """A draft application of a union in the user's scope to a program the user can see."""
+    program = Program.objects.for_user(by).filter(pk=getattr(data.get("program"), "pk", data.get("program"))).first()
+    if program is None:
+        raise ValidationError({"program": "项目不存在或不在您的范围内。"})
+    union = Union.objects.for_user(by).filter(pk=getattr(data.get("union"), "pk", data.get("union"))).first()
+    if union is None:
+        raise ValidationError({"union": "工会不存在或不在您的管辖范围内。"})
+    _deny(permissions.can_draft_application(by, union))
+    if not permissions.union_under(union, program.owner):
+        raise ValidationError({"union": f"该工会不在「{program.owner.name}」范围内，不能申请本项目。"})
+    if clock.today() > program.closes_on:
+        raise ApplicationError("window_closed", f"本项目申报已于 {program.closes_on:%Y-%m-%d} 截止。")
+    existing = Application.objects.filter(program=program, union=union).first()
+    if existing is not None:
+        raise ValidationError(
+            {
+                "union": "single_application：该工会在本项目中已有申请"
+                f"（编号 {existing.pk}，{existing.get_status_display()}）。"
+            }
+        )
+    requested = _requested(data.get("requested_amount"), program)
+    lines = _budget_lines(data, program, requested)
+    application = Application(
+        program=program, union=union, requested_amount=requested, plan=str(data.get("plan") or ""), created_by=by
+    )
+    _refresh_eligibility(application)
+    application.full_clean()
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError:
+        raise ValidationError({"union": "single_application：该工会在本项目中已有申请。"}) from None
+    for line in lines:
+        line.application = application
+    BudgetLine.objects.bulk_create(lines)
+    audit_record(
+        action="application.create",
+        obj=application,
+        by=by,
+        after={**snapshot(application, APPLICATION_AUDIT_FIELDS), "budget_lines": _lines_audit(lines)},
+    )
+    return application
+
+
+def _lines_audit(lines) -> list[dict]:
+    return [{"category": line.category, "amount": line.amount, "description": line.description} for line in lines]
+
+
+@transaction.atomic
+def application_update(*, application: Application, data: Mapping[str, Any], by: User) -> Application:
+    """Change a draft: requested amount, plan, budget lines."""
+    application = _application_in_scope(application.pk, by, lock=True)
+    _deny(permissions.can_edit_application(by, application))
+    before = {
+        **snapshot(application, APPLICATION_AUDIT_FIELDS),
+        "budget_lines": _lines_audit(application.budget_lines.all()),
+    }
+    if "requested_amount" in data:
+        application.requested_amount = _requested(data["requested_amount"], application.program)
+    if "plan" in data:
+        application.plan = str(data["plan"] or "")
+    if "budget_lines" in data or "requested_amount" in data:
+        source = data if "budget_lines" in data else {"budget_lines": _lines_audit(application.budget_lines.all())}
+        lines = _budget_lines(source, application.program, application.requested_amount)
+        application.budget_lines.all().delete()
+        for line in lines:
+            line.application = application
+        BudgetLine.objects.bulk_create(lines)
+    _refresh_eligibility(application)
+    application.full_clean()
+    application.save()
+    after = {
+        **snapshot(application, APPLICATION_AUDIT_FIELDS),
+        "budget_lines": _lines_audit(application.budget_lines.all()),
+    }
+    if after != before:
+        audit_record(action="application.update", obj=application, by=by, before=before, after=after)
+    return application
+
+
+def program_budget_figures(program: Program) -> dict:
+    """Approved totals of a program now (callers inside a transaction hold the program's row lock)."""
+    approved = Application.objects.filter(program=program, status=ApplicationStatus.APPROVED)
+    totals = approved.aggregate(total=Sum("approved_amount"), count=Count("id"))
+    by_city = dict(
+        approved.values("union__county__parent_id").annotate(n=Count("id")).values_list("union__county__parent_id", "n")
+    )
+    return {
+        "approved_total": totals["total"] or Decimal("0.00"),
+        "approved_count": totals["count"],
+        "by_city": by_city,
+    }
+
+
+def _check_budget(program: Program, application: Application, amount: Decimal) -> None:
+    """The budget rules of SPEC §3; the caller holds the program row lock."""
+    if amount <= 0:
+        raise ApplicationError("amount_not_positive", "核定金额必须大于 0。")
+    if amount > application.requested_amount:
+        raise ApplicationError(
+            "amount_above_requested",
+            f"核定金额 {amount:,.2f} 元超过申请金额 {application.requested_amount:,.2f} 元。",
+        )
+    if amount > program.max_grant:
+        raise ApplicationError(
+            "amount_above_max_grant", f"核定金额 {amount:,.2f} 元超过单个工会补助上限 {program.max_grant:,.2f} 元。"
+        )
+    figures = program_budget_figures(program)
+    remaining = program.budget_total - figures["approved_total"]
+    if amount > remaining:
+        raise ApplicationError(
+            "budget_exceeded",
+            f"预算不足：项目剩余 {remaining:,.2f} 元，核定金额 {amount:,.2f} 元。",
+            extra={"remaining": f"{remaining:.2f}"},
+        )
+    if figures["approved_count"] >= program.target_count:
+        raise ApplicationError(
+            "target_reached",
+            f"名额已满：本项目计划补助 {program.target_count} 家，"
+            f"已批准 {figures['approved_count']} 家，剩余 0 个名额。",
+            extra={"remaining_slots": 0},
+        )
+    city_code = application.union.county.parent_id
+    quota = CityQuota.objects.filter(program=program, city_id=city_code).select_related("city").first()
+    if quota is not None:
+        used = figures["by_city"].get(city_code, 0)
+        if used >= quota.count:
+            raise ApplicationError(
+                "city_quota_reached",
+                f"{quota.city.name}名额已满：名额 {quota.count} 家，已批准 {used} 家。",
+                extra={"city": city_code, "quota": quota.count, "approved": used},
+            )
+
+
+def _create_allocation(application: Application, amount: Decimal, at) -> Allocation:
+    allocation = Allocation.objects.create(
+        application=application,
+        program=application.program,
+        union=application.union,
+        amount=amount,
+        approved_at=at,
+        updated_at=at,
+    )
+    sources = list(application.program.funding.all())
+    parts = split_by_weights(amount, [s.amount for s in sources])
+    AllocationFunding.objects.bulk_create(
+        AllocationFunding(allocation=allocation, source=s.source, amount=part)
+        for s, part in zip(sources, parts, strict=True)
+    )
+    return allocation
+
+
+@transaction.atomic
+def application_transition(
+    *, application: Application, action: str, by: User, comment: str = "", approved_amount: Any = None
+) -> Application:
+    """submit / recommend / review / approve / reject / return, as the program's workflow table allows.
+
+    Approval locks the program row first, so concurrent approvals are serialised and can never
+    overspend the budget, exceed the target or a city quota.
+    """
+    if action == "approve":
+        # Lock order: program, then application — the same for every approver.
+        program_id = _application_in_scope(application.pk, by).program_id
+        Program.objects.select_for_update().get(pk=program_id)
+    application = _application_in_scope(application.pk, by, lock=True)
+    program = application.program
+    workflow = workflow_for(program)
+    comment = (comment or "").strip()
+    before_status = application.status
+    target = workflow.apply(application.status, action, by.role)
+    if action in DECISIONS and not permissions.is_owner_staff(by, program):
+        raise PermissionDenied(f"只有「{program.owner.federation_name}」可以作出决定。")
+    if action in COMMENT_REQUIRED and not comment:
+        raise ValidationError({"comment": "退回或不予批准时必须填写意见。"})
+    if action == "submit":
+        today = clock.today()
+        if not program.opens_on <= today <= program.closes_on:
+            raise ApplicationError(
+                "window_closed",
+                f"不在申报时间内（{program.opens_on:%Y-%m-%d} 至 {program.closes_on:%Y-%m-%d}）。",
+            )
+        if application.union.status == "dissolved":
+            raise ApplicationError("union_dissolved", "工会已撤销，不能提交申请。")
+        application.submitted_at = clock.now()
+    checks = _refresh_eligibility(application)
+    if action == "approve":
+        failed = [c for c in checks if not c.passed]
+        if failed:
+            raise ApplicationError(
+                "not_eligible",
+                "不符合申请条件，不能批准：" + "；".join(f"{c.rule}（{c.detail}）" for c in failed),
+                extra={"failed": [c.as_dict() for c in failed]},
+            )
+        if approved_amount in (None, ""):
+            raise ValidationError({"approved_amount": "批准时必须填写核定金额。"})
+        amount = _money(approved_amount, "approved_amount")
+        _check_budget(program, application, amount)
+        application.approved_amount = amount
+    if action in DECISIONS:
+        application.decided_at = clock.now()
+    application.status = target
+    application.save()
+    ApplicationTransition.objects.create(
+        application=application, action=action, from_status=before_status, to_status=target, actor=by, comment=comment
+    )
+    if action == "approve":
+        _create_allocation(application, application.approved_amount, application.decided_at)
+    audit_record(
+        action=f"application.{action}",
+        obj=application,
+        by=by,
+        before={"status": before_status},
+        after={
+            "status": target,
+            "comment": comment,
+            "eligible": application.eligible,
+            **({"approved_amount": application.approved_amount} if action == "approve" else {}),
+        },
+    )
+    return application
+
+
+# ---------------------------------------------------------------- attachments
+
+ALLOWED_UPLOADS = {
+    b"%PDF-": ("application/pdf", ".pdf"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+}
+
+
+def sniff_upload(content: bytes) -> str | None:
+    """Content type from the first bytes (never from the file name); None if not allowed."""
+    for magic, (content_type, _ext) in ALLOWED_UPLOADS.items():
+        if content.startswith(magic):
+            return content_type
+    return None
+
+
+@transaction.atomic
+def attachment_add(*, application: Application, kind: str, filename: str, content: bytes, by: User) -> Attachment:
+    application = _application_in_scope(application.pk, by, lock=True)
+    _deny(permissions.can_attach(by, application))
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": f"未知的材料类型「{kind}」。"})
+    if len(content) > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError({"file": f"文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"})
+    if not content:
+        raise ValidationError({"file": "文件是空的。"})
+    content_type = sniff_upload(content)
+    if content_type is None:
+        raise ValidationError({"file": "只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。"})
+    attachment = Attachment(
+        application=application,
+        kind=kind,
+        original_name=filename[:200],
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=by,
+    )
+    attachment.file.save("upload", ContentFile(content), save=False)
+    attachment.save()
+    audit_record(
+        action="application.attach",
+        obj=application,
+        by=by,
+        after={
+            "attachment": attachment.pk,
+            "kind": kind,
+            "name": attachment.original_name,
+            "sha256": attachment.sha256,
+        },
+    )
+    return attachment
+
+
+__all__ = [
+    "application_create",
+    "application_transition",
+    "application_update",
+    "attachment_add",
+    "program_budget_figures",
+    "program_create",
+]

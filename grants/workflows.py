@@ -1,0 +1,65 @@
+"""The application workflow of SPEC §3 as data: (from, action, to, roles).
+
+Provincial programs follow the full chain county → city → province. A program run by a city or a
+county is decided by its owner: for a city program the city reviews and then decides; for a county
+program the county recommends and then decides (there is no one above it to review). The service also
+checks that the deciding user belongs to the program's owner region.
+"""
+
+from members.choices import RegionLevel, Role
+from unionfunds.core.workflow import Workflow
+
+from .choices import ApplicationStatus as S
+
+OFFICER, COUNTY, CITY, PROVINCE = Role.UNION_OFFICER, Role.COUNTY_STAFF, Role.CITY_STAFF, Role.PROVINCE_STAFF
+
+_SUBMIT = (S.DRAFT, "submit", S.SUBMITTED, {OFFICER, COUNTY})
+_RECOMMEND = (S.SUBMITTED, "recommend", S.RECOMMENDED, {COUNTY})
+_RETURN_BY_COUNTY = (S.SUBMITTED, "return", S.DRAFT, {COUNTY})
+
+PROVINCIAL = Workflow(
+    "application.province",
+    [
+        _SUBMIT,
+        _RECOMMEND,
+        _RETURN_BY_COUNTY,
+        (S.RECOMMENDED, "review", S.REVIEWED, {CITY}),
+        (S.RECOMMENDED, "return", S.DRAFT, {CITY}),
+        (S.REVIEWED, "approve", S.APPROVED, {PROVINCE}),
+        (S.REVIEWED, "reject", S.REJECTED, {PROVINCE}),
+        (S.REVIEWED, "return", S.DRAFT, {PROVINCE}),
+    ],
+)
+
+CITY_PROGRAM = Workflow(
+    "application.city",
+    [
+        _SUBMIT,
+        _RECOMMEND,
+        _RETURN_BY_COUNTY,
+        (S.RECOMMENDED, "review", S.REVIEWED, {CITY}),
+        (S.RECOMMENDED, "return", S.DRAFT, {CITY}),
+        (S.REVIEWED, "approve", S.APPROVED, {CITY}),
+        (S.REVIEWED, "reject", S.REJECTED, {CITY}),
+        (S.REVIEWED, "return", S.DRAFT, {CITY}),
+    ],
+)
+
+COUNTY_PROGRAM = Workflow(
+    "application.county",
+    [
+        _SUBMIT,
+        _RECOMMEND,
+        _RETURN_BY_COUNTY,
+        (S.RECOMMENDED, "approve", S.APPROVED, {COUNTY}),
+        (S.RECOMMENDED, "reject", S.REJECTED, {COUNTY}),
+        (S.RECOMMENDED, "return", S.DRAFT, {COUNTY}),
+    ],
+)
+
+BY_OWNER_LEVEL = {RegionLevel.PROVINCE: PROVINCIAL, RegionLevel.CITY: CITY_PROGRAM, RegionLevel.COUNTY: COUNTY_PROGRAM}
+DECISIONS = {"approve", "reject"}
+
+
+def workflow_for(program) -> Workflow:
+    return BY_OWNER_LEVEL[program.owner.level]

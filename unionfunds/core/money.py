@@ -1,0 +1,101 @@
+"""Money: Decimal with two places, never float (SPEC §3)."""
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+FEN = Decimal("0.01")
+MONEY_MAX_DIGITS = 14
+MONEY_DECIMAL_PLACES = 2
+
+
+def parse_money(value) -> Decimal:
+    """A non-negative Decimal with at most two decimal places, or ValueError saying why."""
+    if isinstance(value, float):
+        raise ValueError('金额不能是浮点数，请用字符串，如 "60000.00"。')
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"「{value}」不是有效金额。") from None
+    if not amount.is_finite():
+        raise ValueError(f"「{value}」不是有效金额。")
+    if amount != amount.quantize(FEN):
+        raise ValueError("金额最多两位小数（精确到分）。")
+    if amount < 0:
+        raise ValueError("金额不能为负数。")
+    return amount.quantize(FEN)
+
+
+def split_by_weights(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split ``total`` in proportion to ``weights``, each part rounded down to the fen, the remainder
+    on the last part, so the parts add up to ``total`` exactly and none is negative."""
+    if not weights:
+        raise ValueError("no weights to split by")
+    whole = sum(weights)
+    if whole <= 0:
+        raise ValueError("weights must add up to more than zero")
+    parts = [(total * w / whole).quantize(FEN, rounding=ROUND_DOWN) for w in weights[:-1]]
+    parts.append(total - sum(parts, Decimal("0")))
+    return parts
+
+
+def format_money(amount: Decimal | None) -> str:
+    """60000 -> '60,000.00'."""
+    if amount is None:
+        return ""
+    return f"{Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP):,.2f}"
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ["", "拾", "佰", "仟"]
+_BIG_UNITS = ["", "万", "亿", "万亿"]
+
+
+def _four_digits(n: int) -> str:
+    out, zero = "", False
+    for position in range(3, -1, -1):
+        digit = n // 10**position % 10
+        if digit == 0:
+            zero = bool(out)
+        else:
+            if zero:
+                out += "零"
+                zero = False
+            out += _DIGITS[digit] + _SMALL_UNITS[position]
+    return out
+
+
+def to_chinese_capital(amount: Decimal) -> str:
+    """Amount in Chinese financial capitals (大写), e.g. 60000 -> 陆万元整, 1234.05 -> 壹仟贰佰叁拾肆元零伍分."""
+    amount = Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP)
+    if amount < 0:
+        return "负" + to_chinese_capital(-amount)
+    yuan = int(amount)
+    fen_total = int((amount - yuan) * 100)
+    jiao, fen = divmod(fen_total, 10)
+    text = ""
+    if yuan:
+        groups = []
+        while yuan:
+            groups.append(yuan % 10000)
+            yuan //= 10000
+        need_zero = False
+        for index in range(len(groups) - 1, -1, -1):
+            group = groups[index]
+            if group == 0:
+                need_zero = bool(text)
+                continue
+            if text and (need_zero or group < 1000):
+                text += "零"
+            text += _four_digits(group) + _BIG_UNITS[index]
+            need_zero = False
+        text += "元"
+    if not jiao and not fen:
+        return (text or "零元") + "整"
+    if jiao:
+        text += _DIGITS[jiao] + "角"
+    elif text:
+        text += "零"
+    if fen:
+        text += _DIGITS[fen] + "分"
+    else:
+        text += "整"
+    return text
