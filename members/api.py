@@ -5,9 +5,9 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from . import permissions, services
@@ -67,7 +67,9 @@ class UnionViewSet(
 ):
     serializer_class = UnionSerializer
     filterset_class = UnionFilter
-    permission_classes = [UnionPermission]
+    # IsAuthenticated first: setting permission_classes replaces the default, and anonymous requests must
+    # get 401 (not an empty list, nor a 500 from a user without a role).
+    permission_classes = [IsAuthenticated, UnionPermission]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -156,14 +158,23 @@ class UnionMemberViewSet(
             return RosterImportSerializer
         return MemberSerializer
 
+    def _check_roster_keeper(self, union: Union) -> None:
+        """Scope (404) and role (403) are decided before the body is looked at."""
+        allowed, reason = permissions.can_manage_roster(self.request.user, union)
+        if not allowed:
+            raise PermissionDenied(reason)
+
     def create(self, request, *args, **kwargs):
+        union = self.get_union()
+        self._check_roster_keeper(union)
         serializer = MemberSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = services.member_add(union=self.get_union(), data=serializer.validated_data, by=request.user)
+        member = services.member_add(union=union, data=serializer.validated_data, by=request.user)
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         member = self.get_object()
+        self._check_roster_keeper(self.get_union())
         serializer = MemberUpdateSerializer(member, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         member = services.member_update(member=member, data=serializer.validated_data, by=request.user)
@@ -176,6 +187,7 @@ class UnionMemberViewSet(
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_roster(self, request, union_pk=None):
         union = self.get_union()
+        self._check_roster_keeper(union)
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["请上传名册文件（字段名 file）。"]})

@@ -195,7 +195,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"WorkerGroupEnum": "members.choices.WorkerGroup"},
+    "ENUM_NAME_OVERRIDES": {
+        "WorkerGroupEnum": "members.choices.WorkerGroup",
+        "UnionStatusEnum": "members.choices.UnionStatus",
+        "ParentLevelEnum": "members.choices.ParentLevel",
+        "ApplicationStatusEnum": "grants.choices.ApplicationStatus",
+        "CategoryEnum": "grants.choices.Category",
+        "FundingSourceEnum": "grants.choices.FundingSource",
+    },
 }
 
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/celery, so

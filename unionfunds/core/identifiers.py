@@ -88,10 +88,10 @@ def validate_phone(value: str) -> str:
 
 
 def mask_id_number(number: str) -> str:
-    """330106199001011234 -> 330106********123X style: region kept, birth date and sequence hidden."""
+    """330106199003071236 -> 330106********1236 (SPEC §2): region code and last four kept, birth date hidden."""
     if not number:
         return ""
-    return number[:6] + "*" * (len(number) - 9) + number[-3:]
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
 def mask_phone(phone: str) -> str:

@@ -34,16 +34,24 @@ class Workflow:
     def actions_for(self, state: str, role: str) -> list[str]:
         return [t.action for t in self.transitions if t.source == state and role in t.roles]
 
+    def roles_for(self, action: str) -> set[str]:
+        return {role for t in self.transitions if t.action == action for role in t.roles}
+
     def apply(self, state: str, action: str, role: str) -> str:
-        """The state after ``action``; ApplicationError (409) if the state forbids it, 403 if the role does."""
-        matching = [t for t in self.transitions if t.source == state and t.action == action]
-        if not matching:
-            raise ApplicationError(
-                "illegal_transition",
-                f"当前状态「{state}」下不能执行「{action}」操作。",
-                extra={"state": state, "action": action},
-            )
-        for t in matching:
-            if role in t.roles:
+        """The state after ``action``.
+
+        A role that may never take this action is refused first (PermissionDenied, 403), whatever the
+        state; a role that may, but not from this state, gets ApplicationError ``illegal_transition`` (409).
+        """
+        if action not in self.actions:
+            raise ApplicationError("illegal_transition", f"没有「{action}」这一操作。", extra={"action": action})
+        if role not in self.roles_for(action):
+            raise PermissionDenied(f"您的角色不能执行「{action}」操作。")
+        for t in self.transitions:
+            if t.source == state and t.action == action and role in t.roles:
                 return t.target
-        raise PermissionDenied(f"角色「{role}」不能执行「{action}」操作。")
+        raise ApplicationError(
+            "illegal_transition",
+            f"当前状态「{state}」下不能执行「{action}」操作。",
+            extra={"state": state, "action": action},
+        )
