@@ -1,12 +1,13 @@
 """REST endpoints for programs and applications (SPEC §5). Scope via selectors, writes via services."""
 
 from django.db.models import Prefetch
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+
+from unionfunds.core import clock
 
 from . import eligibility, permissions, selectors, services
 from .filters import ApplicationFilter
@@ -22,10 +23,12 @@ from .serializers import (
 )
 
 
-class ProgramPermission(BasePermission):
+class ProgramPermission(IsAuthenticated):
     message = ""
 
     def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
         if view.action == "create":
             allowed, self.message = permissions.can_create_program(request.user)
             return allowed
@@ -117,7 +120,7 @@ class ApplicationViewSet(
     @action(detail=True, methods=["get"])
     def eligibility(self, request, pk=None):
         application = self.get_object()
-        checks = eligibility.evaluate_many([application], on=timezone.localdate())[application.pk]
+        checks = eligibility.evaluate_many([application], on=clock.today())[application.pk]
         return Response({"eligible": all(c.passed for c in checks), "checks": [c.as_dict() for c in checks]})
 
     submit = _action("submit")

@@ -27,6 +27,13 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", _("未批准")
 
 
+class AllocationStatus(models.TextChoices):
+    ALLOCATED = "allocated", _("待拨付")
+    PARTIALLY_DISBURSED = "partially_disbursed", _("部分拨付")
+    DISBURSED = "disbursed", _("已拨付")
+    SPENT = "spent", _("已使用完毕")
+
+
 class AttachmentKind(models.TextChoices):
     ELECTION_RECORD = "election_record", _("选举材料")
     ROSTER = "roster", _("会员名册")

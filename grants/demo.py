@@ -19,7 +19,7 @@ from unionfunds.core import clock
 
 from . import services
 from .choices import ApplicationStatus, Category
-from .models import Application, Program
+from .models import Allocation, Application, Program
 
 PROVINCE = "330000"
 QUOTAS_2022 = {
@@ -181,3 +181,59 @@ def _apply(program: Program, union: Union, until: str, start: dt.datetime, rng: 
         until = ApplicationStatus.REJECTED  # the province refuses what the rules refuse
     if application.status == ApplicationStatus.DRAFT and until != ApplicationStatus.DRAFT:
         _advance(application, until, start + dt.timedelta(days=21), rng)
+
+
+EXPENSES = {
+    "activities": ["中秋节日慰问活动", "骑手运动会", "职工之家观影活动"],
+    "skills": ["电动车安全驾驶培训", "急救技能培训", "小哥学院学费补助"],
+    "mutual_aid": ["职工互助保障参保", "住院互助保障"],
+    "legal_aid": ["劳动争议法律咨询服务"],
+    "hardship": ["困难会员帮扶金", "大病救助"],
+    "warmth": ["冬送温暖慰问品", "夏送清凉慰问品"],
+    "labor_protection": ["防暑降温用品", "冬季防护手套和头盔"],
+}
+
+
+def seed_money(seed: int = 2022) -> None:
+    """Tranches and expenditures for the 2022 allocations, so utilisation has a story to tell."""
+    rng = random.Random(f"money-{seed}")
+    for allocation in Allocation.objects.filter(year=2022).select_related("union__county", "program").order_by("id"):
+        if allocation.disbursements.exists():
+            continue
+        county_staff = User.objects.filter(role="county_staff", region_id=allocation.county_id).first()
+        spender = allocation.union.officers.first() or county_staff
+        first = (allocation.amount * Decimal("0.6")).quantize(Decimal("0.01"))
+        tranches = [(dt.date(2022, 10, 20), first), (dt.date(2022, 12, 1), allocation.amount - first)]
+        for number, (paid_on, amount) in enumerate(tranches, start=1):
+            with clock.travel(dt.datetime.combine(paid_on, dt.time(10))):
+                services.disbursement_record(
+                    allocation=allocation,
+                    amount=amount,
+                    paid_on=paid_on,
+                    voucher_no=f"{allocation.county_id}-2022-{allocation.pk:03d}-{number}",
+                    by=county_staff,
+                )
+        share = Decimal(rng.choice([45, 60, 75, 85, 92, 100])) / 100
+        budget = (allocation.amount * share).quantize(Decimal("0.01"))
+        spent = Decimal("0.00")
+        day = dt.date(2022, 10, 25)
+        index = 0
+        while spent < budget:
+            index += 1
+            category = rng.choice(allocation.program.categories)
+            amount = min(Decimal(rng.randrange(1500, 9000)), budget - spent)
+            day = min(day + dt.timedelta(days=rng.randrange(1, 6)), dt.date(2022, 12, 30))
+            with clock.travel(dt.datetime.combine(day, dt.time(15))):
+                services.expenditure_record(
+                    allocation=allocation,
+                    data={
+                        "spent_on": day,
+                        "category": category,
+                        "amount": amount,
+                        "description": rng.choice(EXPENSES[category]),
+                        "voucher_no": f"ZC-{allocation.pk:03d}-{index:02d}",
+                        "beneficiaries": rng.randrange(20, 180),
+                    },
+                    by=spender,
+                )
+            spent += amount

@@ -64,7 +64,9 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
                 union.status == UnionStatus.VERIFIED,
                 "工会已经县级总工会核实"
                 if union.status == UnionStatus.VERIFIED
-                else f"工会状态为「{status_label}」，尚未核实",
+                else f"工会状态为「{status_label}」，尚未经县级总工会核实"
+                if union.status == UnionStatus.PENDING
+                else f"工会状态为「{status_label}」，须为「已核实」",
             )
         )
     else:
@@ -88,7 +90,11 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
         Check(
             "level",
             level_ok,
-            f"隶属{union.get_parent_level_display()}，属县级及以下"
+            (
+                f"隶属{union.get_parent_level_display()}，属县级及以下"
+                if union.parent_level in DEFAULT_PARENT_LEVELS
+                else f"隶属{union.get_parent_level_display()}，本项目允许该层级申请"
+            )
             if level_ok
             else f"隶属{union.get_parent_level_display()}，不属于本项目补助的层级",
         )

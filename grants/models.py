@@ -11,7 +11,7 @@ from members.models import Region, Union
 from members.scope import scope_q
 from unionfunds.core import clock
 
-from .choices import ApplicationStatus, AttachmentKind, Category, FundingSource
+from .choices import ACTION_LABELS, AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -85,7 +85,7 @@ class Program(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.year} {self.name}"
+        return self.name if str(self.year) in self.name else f"{self.year} {self.name}"
 
     def category_labels(self) -> list[str]:
         labels = dict(Category.choices)
@@ -217,6 +217,18 @@ class ApplicationTransition(models.Model):
     def delete(self, *args, **kwargs):
         raise PermissionError("application history is append-only")
 
+    @property
+    def action_label(self) -> str:
+        return str(ACTION_LABELS.get(self.action, self.action))
+
+    @property
+    def from_label(self) -> str:
+        return str(ApplicationStatus(self.from_status).label)
+
+    @property
+    def to_label(self) -> str:
+        return str(ApplicationStatus(self.to_status).label)
+
 
 def attachment_path(instance, filename: str) -> str:
     # Unguessable name; the original name is kept in the row, never in the path.
@@ -243,18 +255,33 @@ class Attachment(models.Model):
 
 class AllocationQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(scope_q(user, county="union__county", union="union"))
+        return self.filter(scope_q(user, county="county", union="union"))
 
 
 class Allocation(models.Model):
-    """Money granted to a union (下拨), created when its application is approved."""
+    """Money granted to a union (下拨), created when its application is approved.
+
+    ``year``, ``county`` and ``city`` are copied from the program and the union at approval: they are
+    what the money was granted under, and they let the allocations API filter without joins.
+    ``disbursed_amount`` and ``spent_amount`` are kept by the services under the allocation's row lock
+    (and checked by constraints); ``updated_at`` moves whenever the allocation, a tranche or an
+    expenditure changes, so ``updated_after`` gives a client exactly what changed.
+    """
 
     application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="allocation")
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="allocations")
     union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="allocations")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("县（市、区）"))
+    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("市"))
     amount = models.DecimalField(_("下拨金额"), **MONEY)
+    disbursed_amount = models.DecimalField(_("已拨付"), default=ZERO, **MONEY)
+    spent_amount = models.DecimalField(_("已支出"), default=ZERO, **MONEY)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=AllocationStatus.choices, default=AllocationStatus.ALLOCATED
+    )
     approved_at = models.DateTimeField(_("批准时间"))
-    updated_at = models.DateTimeField(_("更新时间"), db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"))
 
     objects = AllocationQuerySet.as_manager()
 
@@ -262,10 +289,31 @@ class Allocation(models.Model):
         verbose_name = _("下拨")
         verbose_name_plural = _("下拨")
         ordering = ["-approved_at", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_positive"),
+            models.CheckConstraint(
+                condition=Q(disbursed_amount__gte=0, disbursed_amount__lte=models.F("amount")),
+                name="allocation_disbursed_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(spent_amount__gte=0, spent_amount__lte=models.F("disbursed_amount")),
+                name="allocation_spent_within_disbursed",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["updated_at", "id"]),
+            models.Index(fields=["year", "city", "county"]),
+            models.Index(fields=["program", "status"]),
+            models.Index(fields=["amount"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.union.name} {self.amount}"
+
+    @property
+    def utilization_rate(self) -> Decimal:
+        """Spent ÷ allocated, four places (0.7500 = 75 %)."""
+        return (self.spent_amount / self.amount).quantize(Decimal("0.0001")) if self.amount else Decimal("0")
 
 
 class AllocationFunding(models.Model):
@@ -282,3 +330,55 @@ class AllocationFunding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.amount}"
+
+
+def voucher_path(instance, filename: str) -> str:
+    return f"vouchers/{instance.allocation_id}/{uuid.uuid4().hex}"
+
+
+class Disbursement(models.Model):
+    """A tranche (拨付) of an allocation paid down the hierarchy to the union."""
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="disbursements")
+    amount = models.DecimalField(_("金额"), **MONEY)
+    paid_on = models.DateField(_("拨付日期"))
+    voucher_no = models.CharField(_("凭证号"), max_length=50)
+    from_region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("拨出单位"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("拨付")
+        verbose_name_plural = _("拨付")
+        ordering = ["paid_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.paid_on} {self.amount}"
+
+
+class Expenditure(models.Model):
+    """Money spent (支出) by the union from what it received, by policy category."""
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="expenditures")
+    spent_on = models.DateField(_("支出日期"))
+    category = models.CharField(_("使用范围"), max_length=20, choices=Category.choices)
+    amount = models.DecimalField(_("金额"), **MONEY)
+    description = models.CharField(_("用途说明"), max_length=300)
+    voucher_no = models.CharField(_("凭证号"), max_length=50)
+    beneficiaries = models.PositiveIntegerField(_("受益职工人数"), default=0)
+    voucher_file = models.FileField(upload_to=voucher_path, blank=True)
+    voucher_name = models.CharField(max_length=200, blank=True)
+    voucher_type = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("支出")
+        verbose_name_plural = _("支出")
+        ordering = ["spent_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expenditure_positive")]
+        indexes = [models.Index(fields=["allocation", "category"])]
+
+    def __str__(self) -> str:
+        return f"{self.spent_on} {self.get_category_display()} {self.amount}"

@@ -46,3 +46,15 @@ def union_under(union, region) -> bool:
 def is_owner_staff(user, program) -> bool:
     """Decisions belong to the staff of the region that runs the program."""
     return user.region_id == program.owner_id and user.role in PROGRAM_OWNERS
+
+
+def can_disburse(user, allocation) -> Decision:
+    if user.role in (Role.COUNTY_STAFF, Role.CITY_STAFF, Role.PROVINCE_STAFF):
+        return OK
+    return False, "只有省、市、县（市、区）总工会可以登记拨付。"
+
+
+def can_spend(user, allocation) -> Decision:
+    if user.role in (Role.UNION_OFFICER, Role.COUNTY_STAFF):
+        return OK
+    return False, "只有本工会或所在县（市、区）总工会可以登记支出。"

@@ -73,8 +73,11 @@ def applications_for(user):
     )
 
 
-def queue_counts(user) -> dict[str, int]:
-    rows = Application.objects.for_user(user).values("status").annotate(n=Count("id")).order_by()
+def queue_counts(user, *, program: Program | None = None) -> dict[str, int]:
+    rows = Application.objects.for_user(user)
+    if program is not None:
+        rows = rows.filter(program=program)
+    rows = rows.values("status").annotate(n=Count("id")).order_by()
     counts = {s: 0 for s in ApplicationStatus.values}
     counts.update({r["status"]: r["n"] for r in rows})
     return counts

@@ -18,8 +18,10 @@ class FundingSourceSerializer(serializers.Serializer):
 class ProgramSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner_id", required=False, max_length=6)
     owner_name = serializers.CharField(source="owner.federation_name", read_only=True)
-    funding_sources = FundingSourceSerializer(many=True)
-    city_quotas = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
+    # Written as given; read back by to_representation from the related rows (write_only keeps the
+    # ModelSerializer from looking for attributes of these names on the Program).
+    funding_sources = FundingSourceSerializer(many=True, write_only=True)
+    city_quotas = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False, write_only=True)
     categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices), required=False)
     allowed_parent_levels = serializers.ListField(
         child=serializers.ChoiceField(choices=ParentLevel.choices), required=False

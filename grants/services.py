@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from members.choices import RegionLevel
 from members.models import Region, Union, User
@@ -23,7 +24,7 @@ from unionfunds.core.errors import ApplicationError
 from unionfunds.core.money import FEN, parse_money, split_by_weights
 
 from . import eligibility, permissions
-from .choices import ApplicationStatus, AttachmentKind, Category, FundingSource
+from .choices import AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
 from .models import (
     Allocation,
     AllocationFunding,
@@ -32,6 +33,8 @@ from .models import (
     Attachment,
     BudgetLine,
     CityQuota,
+    Disbursement,
+    Expenditure,
     Program,
     ProgramFunding,
 )
@@ -123,12 +126,15 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
         errors["opens_on"] = "请填写申报起止日期。"
     elif closes_on < opens_on:
         errors["closes_on"] = "申报截止日期不能早于开始日期。"
+    name = str(data.get("name") or "").strip()
+    if name and Program.objects.filter(owner=owner, year=data.get("year"), name=name).exists():
+        errors["name"] = f"{owner.federation_name}{data.get('year')} 年度已有同名项目「{name}」。"
     if errors:
         raise ValidationError(errors)
 
     program = Program(
         owner=owner,
-        name=str(data.get("name") or "").strip(),
+        name=name,
         year=data.get("year"),
         budget_total=budget,
         target_count=target,
@@ -363,6 +369,9 @@ def _create_allocation(application: Application, amount: Decimal, at) -> Allocat
         application=application,
         program=application.program,
         union=application.union,
+        year=application.program.year,
+        county_id=application.union.county_id,
+        city_id=application.union.county.parent_id,
         amount=amount,
         approved_at=at,
         updated_at=at,
@@ -510,3 +519,177 @@ __all__ = [
     "program_budget_figures",
     "program_create",
 ]
+
+
+# ---------------------------------------------------------------- money after approval
+
+
+def _allocation_locked(pk: int, by: User) -> Allocation:
+    try:
+        return (
+            Allocation.objects.for_user(by)
+            .select_for_update(of=("self",))
+            .select_related("program", "union", "county")
+            .get(pk=pk)
+        )
+    except Allocation.DoesNotExist:
+        raise Http404(f"下拨记录 {pk} 不存在。") from None
+
+
+def _allocation_status(allocation: Allocation) -> str:
+    if allocation.disbursed_amount == 0:
+        return AllocationStatus.ALLOCATED
+    if allocation.disbursed_amount < allocation.amount:
+        return AllocationStatus.PARTIALLY_DISBURSED
+    if allocation.spent_amount < allocation.amount:
+        return AllocationStatus.DISBURSED
+    return AllocationStatus.SPENT
+
+
+def _touch(allocation: Allocation) -> None:
+    allocation.status = _allocation_status(allocation)
+    allocation.updated_at = clock.now()
+    allocation.full_clean(exclude=["application", "program", "union", "county", "city"])
+    allocation.save(update_fields=["disbursed_amount", "spent_amount", "status", "updated_at"])
+
+
+def _voucher_no(value: Any) -> str:
+    voucher = str(value or "").strip()
+    if not voucher:
+        raise ValidationError({"voucher_no": "请填写凭证号。"})
+    if len(voucher) > 50:
+        raise ValidationError({"voucher_no": "凭证号不超过 50 个字符。"})
+    return voucher
+
+
+def _positive_money(value: Any, field: str) -> Decimal:
+    amount = _money(value, field)
+    if amount <= 0:
+        raise ValidationError({field: "金额必须大于 0。"})
+    return amount
+
+
+@transaction.atomic
+def disbursement_record(*, allocation: Allocation, amount: Any, paid_on, voucher_no: str, by: User) -> Disbursement:
+    """A tranche paid to the union by the user's federation; their sum never exceeds the allocation."""
+    allocation = _allocation_locked(allocation.pk, by)
+    _deny(permissions.can_disburse(by, allocation))
+    amount = _positive_money(amount, "amount")
+    voucher = _voucher_no(voucher_no)
+    if paid_on is None:
+        raise ValidationError({"paid_on": "请填写拨付日期。"})
+    if paid_on > clock.today():
+        raise ValidationError({"paid_on": "拨付日期不能晚于今天。"})
+    if paid_on < timezone.localdate(allocation.approved_at):
+        raise ValidationError(
+            {"paid_on": f"拨付日期不能早于批准日期 {timezone.localdate(allocation.approved_at):%Y-%m-%d}。"}
+        )
+    if Disbursement.objects.filter(from_region_id=by.region_id, voucher_no=voucher).exists():
+        raise ValidationError({"voucher_no": f"凭证号「{voucher}」已登记过，请勿重复录入。"})
+    left = allocation.amount - allocation.disbursed_amount
+    if amount > left:
+        raise ApplicationError(
+            "disbursement_exceeds_allocation",
+            f"拨付金额 {amount:,.2f} 元超过尚未拨付的 {left:,.2f} 元（下拨 {allocation.amount:,.2f} 元，"
+            f"已拨付 {allocation.disbursed_amount:,.2f} 元）。",
+            extra={"remaining": f"{left:.2f}"},
+        )
+    tranche = Disbursement.objects.create(
+        allocation=allocation,
+        amount=amount,
+        paid_on=paid_on,
+        voucher_no=voucher,
+        from_region_id=by.region_id,
+        recorded_by=by,
+    )
+    allocation.disbursed_amount += amount
+    _touch(allocation)
+    audit_record(
+        action="allocation.disburse",
+        obj=allocation,
+        by=by,
+        after={"disbursement": tranche.pk, "amount": amount, "paid_on": paid_on, "voucher_no": voucher},
+    )
+    return tranche
+
+
+@transaction.atomic
+def expenditure_record(
+    *,
+    allocation: Allocation,
+    data: Mapping[str, Any],
+    by: User,
+    voucher_name: str = "",
+    voucher_content: bytes | None = None,
+) -> Expenditure:
+    """Money spent by the union: category allowed by the program, date within the program year,
+    the sum never above what was disbursed."""
+    allocation = _allocation_locked(allocation.pk, by)
+    _deny(permissions.can_spend(by, allocation))
+    errors: dict[str, str] = {}
+    program = allocation.program
+    amount = _positive_money(data.get("amount"), "amount")
+    voucher = _voucher_no(data.get("voucher_no"))
+    spent_on = data.get("spent_on")
+    if spent_on is None:
+        errors["spent_on"] = "请填写支出日期。"
+    elif spent_on.year != allocation.year:
+        errors["spent_on"] = f"支出日期须在项目年度 {allocation.year} 年内。"
+    elif spent_on > clock.today():
+        errors["spent_on"] = "支出日期不能晚于今天。"
+    category = data.get("category")
+    if category not in program.categories:
+        errors["category"] = f"使用范围「{category}」不在本项目允许的范围内（{'、'.join(program.category_labels())}）。"
+    description = str(data.get("description") or "").strip()
+    if not description:
+        errors["description"] = "请填写用途说明。"
+    beneficiaries = data.get("beneficiaries") or 0
+    if not isinstance(beneficiaries, int) or beneficiaries < 0:
+        errors["beneficiaries"] = "受益职工人数须为非负整数。"
+    content_type = ""
+    if voucher_content is not None:
+        if len(voucher_content) > settings.UPLOAD_MAX_BYTES:
+            errors["voucher_file"] = f"凭证文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"
+        elif not (content_type := sniff_upload(voucher_content) or ""):
+            errors["voucher_file"] = "凭证只接受 PDF、PNG 或 JPEG 文件（按文件内容识别）。"
+    if errors:
+        raise ValidationError(errors)
+    left = allocation.disbursed_amount - allocation.spent_amount
+    if amount > left:
+        raise ApplicationError(
+            "expenditure_exceeds_disbursed",
+            f"支出金额 {amount:,.2f} 元超过已到账未使用的 {left:,.2f} 元"
+            f"（已拨付 {allocation.disbursed_amount:,.2f} 元，已支出 {allocation.spent_amount:,.2f} 元）。",
+            extra={"remaining": f"{left:.2f}"},
+        )
+    expenditure = Expenditure(
+        allocation=allocation,
+        spent_on=spent_on,
+        category=category,
+        amount=amount,
+        description=description[:300],
+        voucher_no=voucher,
+        beneficiaries=beneficiaries,
+        recorded_by=by,
+    )
+    if voucher_content is not None:
+        expenditure.voucher_name = voucher_name[:200]
+        expenditure.voucher_type = content_type
+        expenditure.voucher_file.save("voucher", ContentFile(voucher_content), save=False)
+    expenditure.save()
+    allocation.spent_amount += amount
+    _touch(allocation)
+    audit_record(
+        action="allocation.spend",
+        obj=allocation,
+        by=by,
+        after={
+            "expenditure": expenditure.pk,
+            "amount": amount,
+            "category": category,
+            "spent_on": spent_on,
+            "voucher_no": voucher,
+            "beneficiaries": beneficiaries,
+        },
+    )
+    return expenditure

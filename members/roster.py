@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
+# Control bytes never found in UTF-8 or GB18030 text (PNG, PDF, UTF-16, other binaries have them).
+_BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -80,7 +83,7 @@ def _date(value: Any) -> dt.date | str | None:
 
 
 def _read_csv(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
-    if b"\x00" in content[:4096]:
+    if _BINARY.search(content[:4096]):
         parsed.error(1, "", "文件不是表格：请上传 .xlsx 或 UTF-8 编码的 .csv 文件。")
         return None
     try:
@@ -114,11 +117,17 @@ def _read_xlsx(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
         workbook.close()
 
 
+def _size(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):g} MB"
+    return f"{limit / 1024:.0f} KB" if limit >= 1024 else f"{limit} 字节"
+
+
 def parse_roster(filename: str, content: bytes) -> ParsedRoster:
     parsed = ParsedRoster()
     limit = settings.UPLOAD_MAX_BYTES
     if len(content) > limit:
-        parsed.error(1, "", f"文件超过 {limit // (1024 * 1024)} MB，请拆分后分批导入。")
+        parsed.error(1, "", f"文件超过 {_size(limit)}，请拆分后分批导入。")
         return parsed
     if not content.strip():
         parsed.error(1, "", "文件是空的。")
@@ -130,14 +139,16 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
     if table is None:
         return parsed
 
-    # drop trailing empty rows and leading empty rows before the header
+    # drop trailing empty rows; skip empty rows above the header (row numbers stay those of the sheet)
     while table and not any(_text(c) for c in table[-1]):
         table.pop()
     if not table:
         parsed.error(1, "", "文件中没有表头行。")
         return parsed
+    skipped = next(i for i, cells in enumerate(table) if any(_text(c) for c in cells))
+    header_row = skipped + 1
 
-    header = [_text(c) for c in table[0]]
+    header = [_text(c) for c in table[skipped]]
     index: dict[str, int] = {}
     labels: dict[str, str] = {}
     for position, raw in enumerate(header):
@@ -146,21 +157,23 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
         code = HEADER_ALIASES.get(raw) or HEADER_ALIASES.get(raw.lower())
         if code is None:
             parsed.error(
-                1, raw, f"未知的列「{raw}」。可用列：{'、'.join(f'{c}（{label}）' for c, label in COLUMNS.items())}。"
+                header_row,
+                raw,
+                f"未知的列「{raw}」。可用列：{'、'.join(f'{c}（{label}）' for c, label in COLUMNS.items())}。",
             )
             continue
         if code in index:
-            parsed.error(1, raw, f"列「{raw}」重复。")
+            parsed.error(header_row, raw, f"列「{raw}」重复。")
             continue
         index[code] = position
         labels[code] = raw
     for code in REQUIRED:
         if code not in index:
-            parsed.error(1, COLUMNS[code], f"缺少必填列「{COLUMNS[code]}」（{code}）。")
+            parsed.error(header_row, COLUMNS[code], f"缺少必填列「{COLUMNS[code]}」（{code}）。")
     if parsed.errors:
         return parsed
 
-    for offset, cells in enumerate(table[1:], start=2):
+    for offset, cells in enumerate(table[header_row:], start=header_row + 1):
         if not any(_text(c) for c in cells):
             continue
         if len(cells) > len(header) and any(_text(c) for c in cells[len(header) :]):

@@ -297,7 +297,9 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
         with transaction.atomic():
             member.save()
     except IntegrityError:
-        raise ValidationError({"id_number": "此人已在另一工会在册。"}) from None
+        # A concurrent request made the person active elsewhere after our check; name that union now.
+        other = _active_elsewhere([fields["id_number_hash"]], union)
+        raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values()), "另一工会"))}) from None
     audit_record(action=action, obj=member, by=by, before=before, after=snapshot(member, MEMBER_AUDIT_FIELDS))
     return member
 
@@ -309,6 +311,9 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     _deny(permissions.can_manage_roster(by, member.union))
     if "id_number" in data:
         raise ValidationError({"id_number": "身份证号不能修改；如有误请办理离会后重新录入。"})
+    if data.get("gender") and data["gender"] != member.gender:
+        # The gender came from the ID number at entry; the number is not kept, so it cannot be re-checked.
+        raise ValidationError({"gender": "性别由身份证号第 17 位决定，不能修改；如有误请办理离会后重新录入。"})
     current = {
         "name": member.name,
         "gender": member.gender,
@@ -327,7 +332,13 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     for name, value in fields.items():
         setattr(member, name, value)
     member.full_clean(exclude=["id_number_hash"])
-    member.save()
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        # Someone made the person active in another union between the check above and this save.
+        other = _active_elsewhere([member.id_number_hash], member.union)
+        raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values()), "另一工会"))}) from None
     after = snapshot(member, MEMBER_AUDIT_FIELDS)
     if after != before:
         audit_record(action="member.update", obj=member, by=by, before=before, after=after)
@@ -424,6 +435,8 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
     except IntegrityError:
         raise ApplicationError("roster_conflict", "导入期间有会员在其他工会登记，名册未导入；请重新导入。") from None
     result.created, result.updated = len(to_create), len(to_update)
+    if not (result.created or result.updated):
+        return result  # nothing changed, nothing to record (as for any other write that changes nothing)
     audit_record(
         action="member.import",
         obj=union,
@@ -446,7 +459,10 @@ REGIONS_CSV = settings.BASE_DIR / "members" / "data" / "zhejiang_divisions.csv"
 
 @transaction.atomic
 def regions_load(*, by: User | None = None, path=REGIONS_CSV) -> tuple[int, int]:
-    """Load the 103 regions of GB/T 2260 shipped with the project; idempotent. Returns (created, updated)."""
+    """Load the 102 regions (1 + 11 + 90) of GB/T 2260 shipped with the project; idempotent.
+
+    Returns (created, updated).
+    """
     import csv
 
     with open(path, encoding="utf-8-sig", newline="") as handle:

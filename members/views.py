@@ -1,24 +1,39 @@
 """Browser pages of the members app. Reads through ``for_user``; writes through services."""
 
+import re
+from collections import Counter
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from unionfunds.core.forms import call_service
 
 from . import permissions, services
-from .choices import Role, UnionStatus
+from .choices import OrgForm, RegionLevel, Role, UnionStatus, WorkerGroup
 from .filters import UnionFilter
 from .forms import MemberForm, MemberLeaveForm, RosterImportForm, TransitionForm, UnionForm
 from .models import Member, Region, Union
 from .roster import COLUMNS, template_csv, template_xlsx
 from .workflows import UNION_ACTION_LABELS, UNION_WORKFLOW
+
+# The import page lists at most this many errors; a file with thousands of bad rows usually has one
+# systematic problem (a whole column in the wrong format), which the per-column totals show.
+IMPORT_ERRORS_SHOWN = 200
+
+
+def _posted(request, *, files: bool = False):
+    """The submitted data on POST (even when empty, so the form is bound and says what is missing)."""
+    if request.method != "POST":
+        return None
+    return request.FILES if files else request.POST
 
 
 def _union_or_404(request, pk: int) -> Union:
@@ -44,8 +59,41 @@ def home(request):
             "pending": unions.filter(status=UnionStatus.PENDING).order_by("-created_at")[:10]
             if request.user.role == Role.COUNTY_STAFF
             else [],
+            "breakdown": _breakdown(request.user, unions),
         },
     )
+
+
+def _breakdown(user, unions) -> dict | None:
+    """Unions and members per city (for the province) or per county (for a city), zeros included."""
+    region = user.region if user.role != Role.UNION_OFFICER else None
+    if region is None or region.level == RegionLevel.COUNTY:
+        return None
+    key = "county__parent_id" if region.level == RegionLevel.PROVINCE else "county_id"
+    counts = {
+        row[key]: row
+        for row in unions.values(key)
+        .annotate(
+            total=Count("id"),
+            verified=Count("id", filter=Q(status=UnionStatus.VERIFIED)),
+            pending=Count("id", filter=Q(status=UnionStatus.PENDING)),
+        )
+        .order_by()
+    }
+    members = dict(
+        Member.objects.for_user(user).active().values_list(f"union__{key}").annotate(n=Count("id")).order_by()
+    )
+    rows = [
+        {
+            "region": child,
+            "total": counts.get(child.code, {}).get("total", 0),
+            "verified": counts.get(child.code, {}).get("verified", 0),
+            "pending": counts.get(child.code, {}).get("pending", 0),
+            "members": members.get(child.code, 0),
+        }
+        for child in Region.objects.filter(parent=region).order_by("code")
+    ]
+    return {"param": "city" if region.level == RegionLevel.PROVINCE else "county", "rows": rows}
 
 
 @login_required
@@ -61,6 +109,8 @@ def union_list(request):
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    counties = list(_scope_counties(request.user))
+    cities = sorted({c.parent for c in counties}, key=lambda r: r.code)
     return render(
         request,
         "members/union_list.html",
@@ -68,7 +118,18 @@ def union_list(request):
             "filter": filterset,
             "page": page,
             "query": query.urlencode(),
-            "counties": _scope_counties(request.user),
+            "counties": counties if len(counties) > 1 else [],
+            "cities": cities if len(cities) > 1 else [],
+            "choices": {
+                "status": UnionStatus.choices,
+                "org_form": OrgForm.choices,
+                "group": WorkerGroup.choices,
+            },
+            "selected": {name: request.GET.get(name, "") for name in ("status", "org_form", "group", "county", "city")},
+            "filter_errors": [
+                (filterset.form.fields[name].label if name in filterset.form.fields else "", " ".join(errors))
+                for name, errors in (filterset.errors.items() if filterset.is_bound else [])
+            ],
             "can_register": permissions.can_register_union(request.user)[0],
         },
     )
@@ -82,11 +143,19 @@ def _scope_counties(user):
 def union_detail(request, pk: int):
     union = _union_or_404(request, pk)
     roster = Member.objects.for_user(request.user).filter(union=union)
-    show = request.GET.get("show", "active")
+    show = "all" if request.GET.get("show") == "all" else "active"
     if show == "active":
         roster = roster.active()
+    search = request.GET.get("q", "").strip()[:50]
+    if FULL_NUMBER.search(search):
+        # A search box is not the place for whole ID or phone numbers: drop it from the URL at once.
+        messages.warning(request, _("为保护个人信息，请按姓名或身份证号末几位查找，不要输入完整号码。"))
+        return redirect(f"{request.path}?{urlencode({'show': show})}")
+    if search:
+        roster = roster.filter(_member_search(search))
     page = Paginator(roster.order_by("-left_on", "name", "id"), 100).get_page(request.GET.get("page"))
     actions = [(a, UNION_ACTION_LABELS[a]) for a in UNION_WORKFLOW.actions_for(union.status, request.user.role)]
+    query = {"show": show, **({"q": search} if search else {})}
     return render(
         request,
         "members/union_detail.html",
@@ -94,12 +163,25 @@ def union_detail(request, pk: int):
             "union": union,
             "page": page,
             "show": show,
+            "search": search,
+            "query": urlencode(query),
             "actions": actions,
             "transition_form": TransitionForm(),
             "can_edit": permissions.can_edit_union(request.user, union)[0],
             "can_manage_roster": permissions.can_manage_roster(request.user, union)[0],
         },
     )
+
+
+FULL_NUMBER = re.compile(r"\d{11,}[\dXx]?")
+TAIL = re.compile(r"[\dXx]{3,4}")
+
+
+def _member_search(text: str) -> Q:
+    """Members by name, or by the visible tail of the masked ID number (e.g. ``123X``)."""
+    if TAIL.fullmatch(text):
+        return Q(id_number_masked__endswith=text.upper()) | Q(name__icontains=text)
+    return Q(name__icontains=text)
 
 
 def _union_initial(union: Union) -> dict:
@@ -115,7 +197,7 @@ def union_create(request):
     if not allowed:
         messages.error(request, reason)
         return redirect("union-list")
-    form = UnionForm(request.POST or None, user=request.user)
+    form = UnionForm(_posted(request), user=request.user)
     if request.method == "POST" and form.is_valid():
         union = call_service(form, lambda: services.union_register(data=form.cleaned_data, by=request.user))
         if union is not None:
@@ -136,7 +218,7 @@ def union_edit(request, pk: int):
         if request.user.role == Role.UNION_OFFICER
         else []
     )
-    form = UnionForm(request.POST or None, user=request.user, locked=locked, initial=_union_initial(union))
+    form = UnionForm(_posted(request), user=request.user, locked=locked, initial=_union_initial(union))
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in locked}
         if call_service(form, lambda: services.union_update(union=union, data=data, by=request.user)):
@@ -149,6 +231,17 @@ def union_edit(request, pk: int):
 @require_POST
 def union_transition(request, pk: int, action: str):
     union = _union_or_404(request, pk)
+    label = _(UNION_ACTION_LABELS.get(action, action))
+    if action not in UNION_WORKFLOW.actions_for(union.status, request.user.role):
+        # Say it in the clerk's words; the service would refuse with the workflow's codes.
+        if any(t.source == union.status and t.action == action for t in UNION_WORKFLOW.transitions):
+            messages.error(request, _("只有所在县（市、区）总工会可以%(action)s工会。") % {"action": label})
+        else:
+            messages.error(
+                request,
+                _("“%(status)s”的工会不能%(action)s。") % {"status": union.get_status_display(), "action": label},
+            )
+        return redirect("union-detail", pk=pk)
     form = TransitionForm(request.POST)
     if form.is_valid():
         done = call_service(
@@ -158,7 +251,7 @@ def union_transition(request, pk: int, action: str):
             ),
         )
         if done:
-            messages.success(request, _("已%(action)s。") % {"action": UNION_ACTION_LABELS.get(action, action)})
+            messages.success(request, _("已%(action)s。") % {"action": label})
     for error in form.non_field_errors():
         messages.error(request, error)
     return redirect("union-detail", pk=pk)
@@ -171,7 +264,7 @@ def roster_import(request, pk: int):
     if not allowed:
         messages.error(request, reason)
         return redirect("union-detail", pk=pk)
-    form = RosterImportForm(request.POST or None, request.FILES or None)
+    form = RosterImportForm(_posted(request), _posted(request, files=True))
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -191,9 +284,25 @@ def roster_import(request, pk: int):
                     % {"created": result.created, "updated": result.updated},
                 )
                 return redirect("union-detail", pk=pk)
-    return render(
-        request, "members/roster_import.html", {"union": union, "form": form, "result": result, "columns": COLUMNS}
-    )
+    context = {
+        "union": union,
+        "form": form,
+        "result": result,
+        "columns": COLUMNS,
+        "max_mb": settings.UPLOAD_MAX_BYTES // 1048576,
+    }
+    if result is not None and result.errors:
+        errors = result.errors
+        by_column = Counter(e["column"] or _("（整个文件）") for e in errors)
+        context.update(
+            filename=form.cleaned_data["file"].name,
+            errors_shown=errors[:IMPORT_ERRORS_SHOWN],
+            error_total=len(errors),
+            error_rows=len({e["row"] for e in errors}),
+            # Per-column totals help only when there are many errors spread over several columns.
+            errors_by_column=by_column.most_common() if len(errors) > 10 and len(by_column) > 1 else [],
+        )
+    return render(request, "members/roster_import.html", context)
 
 
 @login_required
@@ -216,7 +325,7 @@ def member_add(request, pk: int):
     if not allowed:
         messages.error(request, reason)
         return redirect("union-detail", pk=pk)
-    form = MemberForm(request.POST or None)
+    form = MemberForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         member = call_service(form, lambda: services.member_add(union=union, data=form.cleaned_data, by=request.user))
         if member is not None:

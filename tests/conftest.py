@@ -29,6 +29,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """The production hasher costs ~0.3 s a password; tests set many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def regions(db):
     if Region.objects.count() != 102:  # 1 province + 11 cities + 90 counties

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from grants import allocation_api
 from grants import api as grants_api
 from members import api as members_api
 from unionfunds.core.auth import ObtainTokenView
@@ -14,6 +15,7 @@ router.register("unions", members_api.UnionViewSet, basename="union")
 router.register(r"unions/(?P<union_pk>\d+)/members", members_api.UnionMemberViewSet, basename="union-member")
 router.register("programs", grants_api.ProgramViewSet, basename="program")
 router.register("applications", grants_api.ApplicationViewSet, basename="application")
+router.register("allocations", allocation_api.AllocationViewSet, basename="allocation")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
@@ -29,4 +31,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
+    path("", include("grants.urls")),
 ]

@@ -1,10 +1,12 @@
 """Money: Decimal with two places, never float (SPEC §3)."""
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 FEN = Decimal("0.01")
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 2
+# The largest amount a money column (14 digits, 2 places) holds.
+MONEY_MAX = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - FEN
 
 
 def parse_money(value) -> Decimal:
@@ -17,10 +19,13 @@ def parse_money(value) -> Decimal:
         raise ValueError(f"「{value}」不是有效金额。") from None
     if not amount.is_finite():
         raise ValueError(f"「{value}」不是有效金额。")
-    if amount != amount.quantize(FEN):
-        raise ValueError("金额最多两位小数（精确到分）。")
     if amount < 0:
         raise ValueError("金额不能为负数。")
+    if amount > MONEY_MAX:
+        # Checked before quantize, which raises InvalidOperation beyond the context's precision.
+        raise ValueError(f"金额不能超过 {MONEY_MAX:,.2f} 元。")
+    if amount != amount.quantize(FEN):
+        raise ValueError("金额最多两位小数（精确到分）。")
     return amount.quantize(FEN)
 
 
@@ -29,11 +34,20 @@ def split_by_weights(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     on the last part, so the parts add up to ``total`` exactly and none is negative."""
     if not weights:
         raise ValueError("no weights to split by")
-    whole = sum(weights)
+    total = Decimal(total)
+    if total < 0 or total != total.quantize(FEN):
+        raise ValueError("the total must be a non-negative amount with at most two places")
+    weights = [Decimal(w) for w in weights]
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
+    whole = sum(weights, Decimal("0"))
     if whole <= 0:
         raise ValueError("weights must add up to more than zero")
-    parts = [(total * w / whole).quantize(FEN, rounding=ROUND_DOWN) for w in weights[:-1]]
-    parts.append(total - sum(parts, Decimal("0")))
+    total = total.quantize(FEN)
+    with localcontext() as ctx:
+        ctx.prec = 60  # exact enough for any 14-digit total times any 14-digit weight
+        parts = [(total * w / whole).quantize(FEN, rounding=ROUND_DOWN) for w in weights[:-1]]
+    parts.append(total - sum(parts, Decimal("0.00")))
     return parts
 
 

@@ -7,7 +7,7 @@ applications through the review chain, allocations).
 
 from django.core.management.base import BaseCommand, CommandError
 
-from grants.demo import seed_grants
+from grants.demo import seed_grants, seed_money
 from members.demo import DemoError, account_lines, seed_members
 
 
@@ -24,6 +24,7 @@ class Command(BaseCommand):
         try:
             seed_members(seed)
             seed_grants(seed)
+            seed_money(seed)
         except DemoError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write("\n" + "\n".join(account_lines()) + "\n")

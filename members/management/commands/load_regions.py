@@ -4,7 +4,7 @@ from members.services import regions_load
 
 
 class Command(BaseCommand):
-    help = "Load the 102 regions of Zhejiang (1 province, 11 cities, 90 counties) (GB/T 2260) shipped with the project. Idempotent."
+    help = "Load the 102 regions of Zhejiang (1 province, 11 cities, 90 counties) shipped with the project."
 
     def handle(self, *args, **options):
         created, updated = regions_load()

@@ -1,0 +1,214 @@
+"""Reads of allocations: the scoped, filterable list behind ``GET /allocations/``, its exports and summaries.
+
+The list runs in a constant number of queries whatever the page size: allocations with union, county
+and city joined, plus one query for the funding split of the page.
+"""
+
+from decimal import Decimal
+
+import django_filters
+from django.db.models import Count, Prefetch, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from members.models import Region
+
+from .choices import AllocationStatus, ApplicationStatus, Category
+from .models import Allocation, AllocationFunding, BudgetLine, Expenditure
+
+ZERO = Decimal("0.00")
+
+
+class AllocationFilter(django_filters.FilterSet):
+    program = django_filters.NumberFilter(field_name="program_id")
+    year = django_filters.NumberFilter(field_name="year")
+    city = django_filters.CharFilter(field_name="city_id")
+    county = django_filters.CharFilter(field_name="county_id")
+    union = django_filters.NumberFilter(field_name="union_id")
+    status = django_filters.ChoiceFilter(choices=AllocationStatus.choices)
+    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("approved_at", "approved_at"),
+            ("updated_at", "updated_at"),
+            ("amount", "approved_amount"),
+            ("spent_amount", "spent_amount"),
+            ("disbursed_amount", "disbursed_amount"),
+            ("id", "id"),
+        )
+    )
+
+    class Meta:
+        model = Allocation
+        fields = ["program", "year", "city", "county", "union", "status"]
+
+
+def allocations_for(user):
+    return (
+        Allocation.objects.for_user(user)
+        .select_related("union", "county", "city")
+        .prefetch_related(Prefetch("funding", queryset=AllocationFunding.objects.order_by("id")))
+        .order_by("updated_at", "id")
+    )
+
+
+def allocation_row(allocation: Allocation) -> dict:
+    """The contract shape of one allocation (SPEC §5), built by hand: this list is the hot path."""
+    return {
+        "id": allocation.pk,
+        "program": allocation.program_id,
+        "year": allocation.year,
+        "union": {
+            "id": allocation.union_id,
+            "name": allocation.union.name,
+            "credit_code": allocation.union.credit_code,
+        },
+        "county": {"code": allocation.county_id, "name": allocation.county.name},
+        "city": {"code": allocation.city_id, "name": allocation.city.name},
+        "approved_amount": f"{allocation.amount:.2f}",
+        "disbursed_amount": f"{allocation.disbursed_amount:.2f}",
+        "spent_amount": f"{allocation.spent_amount:.2f}",
+        "utilization_rate": f"{allocation.utilization_rate:.4f}",
+        "funding": [{"source": f.source, "amount": f"{f.amount:.2f}"} for f in allocation.funding.all()],
+        "status": allocation.status,
+        "approved_at": timezone.localtime(allocation.approved_at).isoformat(),
+        "updated_at": timezone.localtime(allocation.updated_at).isoformat(),
+    }
+
+
+EXPORT_HEADERS = [
+    "id",
+    "program",
+    "year",
+    "union_id",
+    "union_name",
+    "credit_code",
+    "county_code",
+    "county_name",
+    "city_code",
+    "city_name",
+    "approved_amount",
+    "disbursed_amount",
+    "spent_amount",
+    "utilization_rate",
+    "funding_fiscal",
+    "funding_union",
+    "funding_other",
+    "status",
+    "approved_at",
+    "updated_at",
+]
+
+
+def export_rows(queryset):
+    for a in queryset.iterator(chunk_size=500):
+        funding = {f.source: f.amount for f in a.funding.all()}
+        yield [
+            a.pk,
+            a.program_id,
+            a.year,
+            a.union_id,
+            a.union.name,
+            a.union.credit_code,
+            a.county_id,
+            a.county.name,
+            a.city_id,
+            a.city.name,
+            a.amount,
+            a.disbursed_amount,
+            a.spent_amount,
+            a.utilization_rate,
+            funding.get("fiscal", ZERO),
+            funding.get("union", ZERO),
+            funding.get("other", ZERO),
+            a.status,
+            a.approved_at,
+            a.updated_at,
+        ]
+
+
+GROUPS = ("city", "county", "category")
+
+
+def summary(user, *, group_by: str, program: int | None = None) -> list[dict]:
+    """Totals per city, county or spending category within the user's scope.
+
+    For ``category``, ``allocated`` is what the approved applications planned for that category
+    (their budget lines) and ``disbursed`` is not split by category (tranches are not earmarked),
+    so it is null; ``spent`` and ``count`` (allocations with spending in it) are actual.
+    """
+    allocations = Allocation.objects.for_user(user)
+    if program is not None:
+        allocations = allocations.filter(program_id=program)
+    if group_by in ("city", "county"):
+        key = f"{group_by}_id"
+        rows = (
+            allocations.values(key)
+            .annotate(
+                allocated=Coalesce(Sum("amount"), ZERO),
+                disbursed=Coalesce(Sum("disbursed_amount"), ZERO),
+                spent=Coalesce(Sum("spent_amount"), ZERO),
+                count=Count("id"),
+            )
+            .order_by(key)
+        )
+        names = dict(Region.objects.filter(code__in=[r[key] for r in rows]).values_list("code", "name"))
+        return [
+            {
+                "key": r[key],
+                "name": names.get(r[key], r[key]),
+                "allocated": f"{r['allocated']:.2f}",
+                "disbursed": f"{r['disbursed']:.2f}",
+                "spent": f"{r['spent']:.2f}",
+                "count": r["count"],
+            }
+            for r in rows
+        ]
+    planned = dict(
+        BudgetLine.objects.filter(
+            application__allocation__in=allocations, application__status=ApplicationStatus.APPROVED
+        )
+        .values("category")
+        .annotate(total=Sum("amount"))
+        .values_list("category", "total")
+    )
+    spent = {
+        r["category"]: r
+        for r in Expenditure.objects.filter(allocation__in=allocations)
+        .values("category")
+        .annotate(total=Sum("amount"), n=Count("allocation_id", distinct=True))
+    }
+    labels = dict(Category.choices)
+    return [
+        {
+            "key": code,
+            "name": str(labels[code]),
+            "allocated": f"{planned.get(code, ZERO):.2f}",
+            "disbursed": None,
+            "spent": f"{spent.get(code, {}).get('total') or ZERO:.2f}",
+            "count": spent.get(code, {}).get("n", 0),
+        }
+        for code in Category.values
+        if code in planned or code in spent
+    ]
+
+
+def by_category(allocation: Allocation) -> list[dict]:
+    rows = (
+        allocation.expenditures.values("category")
+        .annotate(total=Sum("amount"), n=Count("id"), people=Sum("beneficiaries"))
+        .order_by("category")
+    )
+    labels = dict(Category.choices)
+    return [{**r, "label": str(labels.get(r["category"], r["category"]))} for r in rows]
+
+
+def utilization_buckets(queryset) -> list[dict]:
+    """How many allocations fall in each utilisation band: 0–20 %, 20–40 %, …, 80–100 %."""
+    counts = [0] * 5
+    for amount, spent in queryset.values_list("amount", "spent_amount"):
+        band = min(int(spent * 5 / amount), 4) if amount else 0
+        counts[band] += 1
+    return [{"band": f"{i * 20}–{(i + 1) * 20}%", "count": n} for i, n in enumerate(counts)]
