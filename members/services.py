@@ -21,6 +21,7 @@ from unionfunds.core.identifiers import (
     gender_from_id_number,
     id_number_digest,
     mask_id_number,
+    validate_contact_phone,
     validate_credit_code,
     validate_id_number,
     validate_phone,
@@ -115,7 +116,7 @@ def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> N
             elif name == "covered_groups":
                 value = _clean_groups(value)
             elif name == "contact_phone" and value:
-                value = validate_phone(value)
+                value = validate_contact_phone(value)
             elif name in ("chair_elected_on", "founded_on") and value and value > timezone.localdate():
                 raise ValidationError("日期不能晚于今天。")
         except ValidationError as exc:
@@ -255,7 +256,9 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     out["phone"] = phone
     group = data.get("group")
     if group not in WorkerGroup.values:
-        errors["group"] = f"未知的群体代码「{group}」。"
+        errors["group"] = (
+            f"未知的群体「{group}」，可选：" + "、".join(f"{g.value}（{g.label}）" for g in WorkerGroup) + "。"
+        )
     out["group"] = group
     out["platform"] = str(data.get("platform") or "").strip()[:100]
     joined_on = data.get("joined_on")

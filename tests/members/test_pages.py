@@ -277,7 +277,7 @@ def test_union_list_pages(client, cast):
     c = as_role(client, cast, "xihu")
     first = c.get(reverse("union-list"), {"status": "verified"})
     assert len(first.context["page"]) == 50
-    assert "?status=verified&page=2" in html(first)
+    assert "?status=verified&amp;page=2" in html(first)
     second = c.get(reverse("union-list"), {"status": "verified", "page": 2})
     assert len(second.context["page"]) == 7  # 55 + the cast's two Xihu unions
 

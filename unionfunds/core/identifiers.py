@@ -87,6 +87,22 @@ def validate_phone(value: str) -> str:
     return phone
 
 
+LANDLINE_PATTERN = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def validate_contact_phone(value: str) -> str:
+    """A mobile number, or a landline with area code (0571-87654321, extension allowed)."""
+    text = re.sub(r"\s", "", value or "")
+    if LANDLINE_PATTERN.match(text):
+        return text
+    try:
+        return validate_phone(text)
+    except ValidationError:
+        raise ValidationError(
+            _("联系电话应为手机号，或带区号的固定电话（如 0571-87654321）。"), code="contact_phone"
+        ) from None
+
+
 def mask_id_number(number: str) -> str:
     """330106199003071236 -> 330106********1236 (SPEC §2): region code and last four kept, birth date hidden."""
     if not number:
@@ -97,6 +113,9 @@ def mask_id_number(number: str) -> str:
 def mask_phone(phone: str) -> str:
     if not phone:
         return ""
+    if phone.startswith("0"):  # landline: keep the area code and the last four
+        head = phone.split("-")[0] if "-" in phone else phone[:4]
+        return head + "-****" + phone[-4:] if len(phone) > 8 else "*" * len(phone)
     if len(phone) < 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
