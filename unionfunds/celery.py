@@ -1,6 +1,7 @@
 """The Celery app `unionfunds` (`celery -A unionfunds worker`)."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -9,3 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unionfunds.settings")
 app = Celery("unionfunds")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _make_filesystem_queue(sender, **kwargs):
+    # kombu's filesystem transport (the default without REDIS_URL) needs its folders to exist.
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

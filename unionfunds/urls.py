@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from evaluation import api as evaluation_api
 from grants import allocation_api
 from grants import api as grants_api
 from members import api as members_api
@@ -16,6 +17,10 @@ router.register(r"unions/(?P<union_pk>\d+)/members", members_api.UnionMemberView
 router.register("programs", grants_api.ProgramViewSet, basename="program")
 router.register("applications", grants_api.ApplicationViewSet, basename="application")
 router.register("allocations", allocation_api.AllocationViewSet, basename="allocation")
+router.register("evaluation-rounds", evaluation_api.RoundViewSet, basename="evaluation-round")
+router.register("self-assessments", evaluation_api.AssessmentViewSet, basename="self-assessment")
+router.register("spot-checks", evaluation_api.SpotCheckViewSet, basename="spot-check")
+router.register("reports", evaluation_api.ReportViewSet, basename="report")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

@@ -41,7 +41,7 @@ def validation_error_to_dict(error: DjangoValidationError) -> dict | list:
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=status.HTTP_409_CONFLICT)
+        return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_to_dict(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoPermissionDenied):

@@ -9,11 +9,12 @@ the user's scope is never found at all (404).
 
 
 class ApplicationError(Exception):
-    def __init__(self, code: str, detail: str, *, extra: dict | None = None):
+    def __init__(self, code: str, detail: str, *, extra: dict | None = None, status: int = 409):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.extra = extra or {}
+        self.status = status  # 409 for rules; 503 when a service the action needs is down
 
     def as_dict(self) -> dict:
         return {"code": self.code, "detail": str(self.detail), **self.extra}

@@ -1,0 +1,178 @@
+"""The three indicators of SPEC §4, computed from recorded data only, for a county, a city or the province.
+
+- U (资金使用率) = Σ spent ÷ Σ allocated over the allocations of the round's program in the area;
+  score_U = 100 × min(1, U).
+- C (接受补助工会覆盖率) = unions in the area subsidised that year by any program ÷ verified unions in
+  the area that cover at least one new-employment group; score_C = 100 × min(1, C ÷ coverage_target).
+- S (职工平均满意度) = mean of the survey answers (100/80/60/40/20) given for the subsidised unions of
+  the area in this round; score_S = S.
+- Total = Σ weight × score; grade 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, 差 < 60.
+
+Rates keep four places, scores two, all Decimal. An area is given as a list of county codes, so the
+same function serves a county, a city (its counties) and the province. Flags explain what is missing:
+``no_allocations`` (U has nothing to measure: score 0), ``no_verified_unions``, ``no_responses`` (S is
+empty: score 0), ``sample_too_small`` (listing the subsidised unions with fewer answers than the round's
+minimum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Avg, Count, Sum
+
+from grants.models import Allocation
+from members.choices import UnionStatus
+from members.models import Union
+
+from .choices import Grade
+from .models import EvaluationRound, SurveyResponse
+
+RATE_PLACES = Decimal("0.0001")
+SCORE_PLACES = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+def score(value: Decimal) -> Decimal:
+    return value.quantize(SCORE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def grade_for(total: Decimal | None) -> str:
+    if total is None:
+        return ""
+    if total >= 90:
+        return Grade.EXCELLENT
+    if total >= 80:
+        return Grade.GOOD
+    if total >= 60:
+        return Grade.FAIR
+    return Grade.POOR
+
+
+@dataclass
+class Figures:
+    """The indicator figures of one area, with what they were computed from."""
+
+    utilization_rate: Decimal | None
+    coverage_rate: Decimal | None
+    satisfaction: Decimal | None
+    score_utilization: Decimal
+    score_coverage: Decimal
+    score_satisfaction: Decimal
+    total_score: Decimal
+    grade: str
+    allocated: Decimal = ZERO
+    spent: Decimal = ZERO
+    subsidised_unions: int = 0
+    verified_unions: int = 0
+    responses: int = 0
+    small_samples: list[dict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    def scores(self) -> dict[str, Decimal]:
+        return {
+            "utilization": self.score_utilization,
+            "coverage": self.score_coverage,
+            "satisfaction": self.score_satisfaction,
+        }
+
+    def as_json(self) -> dict:
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, Decimal):
+                out[key] = str(value)
+        return out
+
+
+def total_of(scores: dict[str, Decimal], weights: dict[str, Decimal]) -> Decimal:
+    return score(sum((weights[k] * scores[k] for k in weights), ZERO))
+
+
+def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
+    """Indicators of the area made of ``counties`` in ``round_``; five queries whatever the area."""
+    counties = list(counties)
+    year = round_.program.year
+    money = Allocation.objects.filter(program_id=round_.program_id, county_id__in=counties).aggregate(
+        allocated=Sum("amount"), spent=Sum("spent_amount")
+    )
+    allocated, spent = money["allocated"] or ZERO, money["spent"] or ZERO
+    subsidised = set(
+        Allocation.objects.filter(year=year, county_id__in=counties).values_list("union_id", flat=True).distinct()
+    )
+    verified = (
+        Union.objects.filter(county_id__in=counties, status=UnionStatus.VERIFIED).exclude(covered_groups="").count()
+    )
+    per_union = {
+        row["union_id"]: row
+        for row in SurveyResponse.objects.filter(round=round_, union_id__in=subsidised)
+        .values("union_id")
+        .annotate(n=Count("id"), mean=Avg("score"))
+    }
+    flags: list[str] = []
+
+    utilization = None
+    if allocated > 0:
+        utilization = (spent / allocated).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+        score_u = score(HUNDRED * min(Decimal(1), spent / allocated))
+    else:
+        score_u = ZERO
+        flags.append("no_allocations")
+
+    coverage = None
+    if verified:
+        coverage = (Decimal(len(subsidised)) / verified).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+        score_c = score(HUNDRED * min(Decimal(1), Decimal(len(subsidised)) / verified / round_.coverage_target))
+    else:
+        score_c = ZERO
+        flags.append("no_verified_unions")
+
+    responses = sum(r["n"] for r in per_union.values())
+    satisfaction = None
+    if responses:
+        total_points = sum(Decimal(str(r["mean"])) * r["n"] for r in per_union.values())
+        satisfaction = score(total_points / responses)
+        score_s = satisfaction
+    else:
+        score_s = ZERO
+        flags.append("no_responses")
+
+    small = [
+        {"union": union_id, "responses": per_union.get(union_id, {}).get("n", 0)}
+        for union_id in sorted(subsidised)
+        if per_union.get(union_id, {}).get("n", 0) < round_.min_responses
+    ]
+    if small:
+        flags.append("sample_too_small")
+
+    scores = {"utilization": score_u, "coverage": score_c, "satisfaction": score_s}
+    total = total_of(scores, round_.weights)
+    return Figures(
+        utilization_rate=utilization,
+        coverage_rate=coverage,
+        satisfaction=satisfaction,
+        score_utilization=score_u,
+        score_coverage=score_c,
+        score_satisfaction=score_s,
+        total_score=total,
+        grade=grade_for(total),
+        allocated=allocated,
+        spent=spent,
+        subsidised_unions=len(subsidised),
+        verified_unions=verified,
+        responses=responses,
+        small_samples=small,
+        flags=flags,
+    )
+
+
+FLAG_LABELS = {
+    "no_allocations": "本地区本项目没有下拨，资金使用率计 0 分",
+    "no_verified_unions": "本地区没有已核实的新业态工会",
+    "no_responses": "没有满意度答卷，满意度计 0 分",
+    "sample_too_small": "有获补助工会的答卷数少于最低样本量",
+    "adjusted": "市级对指标得分作了调整",
+    "spot_check_difference": "省级抽查核定分与市级审核分相差超过 5 分",
+}

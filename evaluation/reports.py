@@ -1,0 +1,236 @@
+"""The three PDF reports of SPEC §4, rendered with WeasyPrint from Django templates.
+
+``render_pdf(html)`` is the one function that touches WeasyPrint (bytes in, bytes out, testable without
+Celery). ``report_context`` gathers the figures; ``generate`` runs a job start to finish and is
+idempotent: a job already done is left alone, a job whose earlier attempt died restarts cleanly, and
+each finished job stores exactly one version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count
+from django.template.loader import render_to_string
+
+from grants.models import Allocation
+from members.models import Region
+from unionfunds.core import charts, clock
+from unionfunds.core.money import to_chinese_capital
+
+from . import indicators
+from .choices import AssessmentStatus, JobStatus, ReportKind, SpotCheckStatus
+from .models import CitySummary, ReportJob, ReportVersion, SelfAssessment, SpotCheck, SurveyResponse
+from .services import counties_under
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    content: bytes
+    pages: int
+
+
+def render_pdf(html: str) -> RenderedPdf:
+    """HTML in, PDF bytes (and the page count) out: the only place that calls WeasyPrint."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    return RenderedPdf(content=document.write_pdf(), pages=len(document.pages))
+
+
+def _assessment_rows(round_, counties: list[str]) -> list[dict]:
+    """One row per county: frozen figures when submitted, live ones otherwise (marked as such)."""
+    assessments = {
+        a.county_id: a
+        for a in SelfAssessment.objects.filter(round=round_, county_id__in=counties).select_related("county__parent")
+    }
+    rows = []
+    for code in counties:
+        a = assessments.get(code)
+        if a is None:
+            continue
+        if a.status == AssessmentStatus.DRAFT:
+            live = indicators.compute(round_, [code])
+            scores, total, frozen = live.scores(), live.total_score, False
+            rates = (live.utilization_rate, live.coverage_rate, live.satisfaction)
+        else:
+            scores = {
+                "utilization": a.score_utilization,
+                "coverage": a.score_coverage,
+                "satisfaction": a.score_satisfaction,
+            }
+            total, frozen = a.total_score, True
+            rates = (a.utilization_rate, a.coverage_rate, a.satisfaction)
+        final = a.final_score if a.final_score is not None else total
+        rows.append(
+            {
+                "assessment": a,
+                "county": a.county,
+                "city": a.county.parent,
+                "scores": scores,
+                "total": total,
+                "final": final,
+                "grade": indicators.grade_for(final),
+                "frozen": frozen,
+                "utilization_rate": rates[0],
+                "coverage_rate": rates[1],
+                "satisfaction": rates[2],
+                "flags": [indicators.FLAG_LABELS.get(f, f) for f in a.flags],
+            }
+        )
+    return rows
+
+
+def _subsidised(round_, counties: list[str]) -> list[dict]:
+    answers = dict(
+        SurveyResponse.objects.filter(round=round_, union__county_id__in=counties)
+        .values("union_id")
+        .annotate(n=Count("id"))
+        .values_list("union_id", "n")
+    )
+    rows = []
+    for a in (
+        Allocation.objects.filter(program_id=round_.program_id, county_id__in=counties)
+        .select_related("union", "county", "city")
+        .order_by("city_id", "county_id", "union__name")
+    ):
+        rows.append({"allocation": a, "responses": answers.get(a.union_id, 0)})
+    return rows
+
+
+def report_context(job: ReportJob) -> dict:
+    round_ = job.round
+    region = job.region
+    counties = counties_under(region)
+    figures = indicators.compute(round_, counties)
+    context = {
+        "job": job,
+        "round": round_,
+        "program": round_.program,
+        "region": region,
+        "figures": figures,
+        "flags": [indicators.FLAG_LABELS.get(f, f) for f in figures.flags],
+        "allocated_capital": to_chinese_capital(figures.allocated),
+        "spent_capital": to_chinese_capital(figures.spent),
+        "generated_at": clock.now(),
+        "weights": round_.weights,
+    }
+    if job.kind == ReportKind.COUNTY:
+        assessment = SelfAssessment.objects.filter(round=round_, county=region).first()
+        context["assessment"] = assessment
+        context["history"] = list(assessment.history.select_related("actor")) if assessment else []
+        context["unions"] = _subsidised(round_, counties)
+    elif job.kind == ReportKind.CITY:
+        rows = _assessment_rows(round_, counties)
+        context["rows"] = rows
+        context["summary"] = CitySummary.objects.filter(round=round_, city=region).first()
+        context["unions"] = _subsidised(round_, counties)
+        context["chart"] = charts.bar_chart(
+            [r["county"].name for r in rows],
+            [charts.Series("综合得分", [r["final"] or Decimal(0) for r in rows])],
+            title="各县（市、区）综合得分",
+            width=640,
+        )
+    else:
+        cities = list(Region.objects.filter(parent=region).order_by("code"))
+        city_rows = []
+        for city in cities:
+            f = indicators.compute(round_, counties_under(city))
+            city_rows.append({"city": city, "figures": f})
+        city_rows.sort(key=lambda r: r["figures"].total_score, reverse=True)
+        county_rows = sorted(_assessment_rows(round_, counties), key=lambda r: r["final"] or Decimal(0), reverse=True)
+        checks = list(
+            SpotCheck.objects.filter(draw__round=round_)
+            .exclude(status=SpotCheckStatus.PENDING)
+            .select_related("assessment__county__parent", "draw")
+        )
+        bands = {"优": 0, "良": 0, "中": 0, "差": 0}
+        for r in county_rows:
+            if r["grade"]:
+                bands[r["grade"]] += 1
+        context.update(
+            {
+                "city_rows": city_rows,
+                "county_rows": county_rows,
+                "top_counties": county_rows[:10],
+                "bottom_counties": county_rows[-10:][::-1] if len(county_rows) > 10 else [],
+                "checks": checks,
+                "unions": _subsidised(round_, counties),
+                "city_chart": charts.bar_chart(
+                    [r["city"].name for r in city_rows],
+                    [
+                        charts.Series("资金使用率得分", [r["figures"].score_utilization for r in city_rows]),
+                        charts.Series("覆盖率得分", [r["figures"].score_coverage for r in city_rows]),
+                        charts.Series("满意度得分", [r["figures"].score_satisfaction for r in city_rows]),
+                    ],
+                    title="各市分项指标得分",
+                    width=640,
+                    bar_height=8,
+                ),
+                "grade_chart": charts.column_chart(list(bands), list(bands.values()), title="县（市、区）等次分布"),
+            }
+        )
+    return context
+
+
+TEMPLATES = {
+    ReportKind.COUNTY: "reports/county.html",
+    ReportKind.CITY: "reports/city.html",
+    ReportKind.PROVINCE: "reports/province.html",
+}
+
+
+def _progress(job: ReportJob, value: int, **fields) -> None:
+    ReportJob.objects.filter(pk=job.pk).update(progress=value, **fields)
+
+
+def generate(job_id: int) -> ReportJob | None:
+    """Run one report job; safe to call again for the same job (idempotent)."""
+    with transaction.atomic():
+        job = ReportJob.objects.select_for_update().select_related("round__program", "region").filter(pk=job_id).first()
+        if job is None or job.status == JobStatus.DONE:
+            return job
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.started_at = clock.now()
+        job.progress = 5
+        job.error = ""
+        job.save(update_fields=["status", "attempts", "started_at", "progress", "error"])
+    context = report_context(job)
+    _progress(job, 40)
+    html = render_to_string(TEMPLATES[job.kind], context)
+    rendered = render_pdf(html)
+    pdf = rendered.content
+    _progress(job, 90)
+    with transaction.atomic():
+        job = ReportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status == JobStatus.DONE:  # another worker finished it meanwhile
+            return job
+        number = (
+            ReportVersion.objects.filter(job__kind=job.kind, job__round=job.round, job__region=job.region).count() + 1
+        )
+        version = ReportVersion(
+            job=job, number=number, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), pages=rendered.pages
+        )
+        version.file.save("report.pdf", ContentFile(pdf), save=False)
+        version.save()
+        job.status = JobStatus.DONE
+        job.progress = 100
+        job.finished_at = clock.now()
+        job.save(update_fields=["status", "progress", "finished_at"])
+    log.info("report %s %s %s done: %d bytes", job.kind, job.round_id, job.region_id, len(pdf))
+    return job
+
+
+def fail(job_id: int, error: str) -> None:
+    ReportJob.objects.filter(pk=job_id).exclude(status=JobStatus.DONE).update(
+        status=JobStatus.FAILED, error=error[:2000], finished_at=clock.now()
+    )

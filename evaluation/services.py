@@ -1,0 +1,566 @@
+"""Every write of the evaluation app (SPEC §4): rounds, survey answers, self-assessments and their
+review, the province spot-check, report requests. Each checks role and scope, validates, writes and
+audits in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+
+from grants.models import Allocation, Program
+from members.choices import RegionLevel, Role
+from members.models import Region, Union, User
+from unionfunds.core import clock
+from unionfunds.core.audit import audit_record
+from unionfunds.core.errors import ApplicationError
+
+from . import indicators
+from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
+from .models import (
+    AssessmentTransition,
+    CitySummary,
+    EvaluationRound,
+    ReportJob,
+    SelfAssessment,
+    SpotCheck,
+    SpotCheckDraw,
+    SurveyInvite,
+    SurveyResponse,
+)
+from .workflows import ASSESSMENT_WORKFLOW
+
+FLAG_DIFFERENCE = Decimal(5)
+
+
+def _deny(allowed: bool, reason: str) -> None:
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def _decimal(value: Any, field: str, *, low: Decimal, high: Decimal, places: int = 3) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: f"「{value}」不是有效数字。"}) from None
+    if not number.is_finite() or not low <= number <= high:
+        raise ValidationError({field: f"应在 {low} 到 {high} 之间。"})
+    if number != round(number, places):
+        raise ValidationError({field: f"最多 {places} 位小数。"})
+    return number
+
+
+def counties_under(region: Region) -> list[str]:
+    if region.level == RegionLevel.COUNTY:
+        return [region.code]
+    if region.level == RegionLevel.CITY:
+        return list(Region.objects.filter(parent=region).values_list("code", flat=True))
+    return list(Region.objects.filter(parent__parent=region).values_list("code", flat=True))
+
+
+# ---------------------------------------------------------------- rounds
+
+
+@transaction.atomic
+def round_create(
+    *,
+    program: Program | int,
+    by: User,
+    coverage_target: Any = "0.2",
+    min_responses: Any = 10,
+    weights: Mapping[str, Any] | None = None,
+) -> EvaluationRound:
+    """Open the evaluation of a program year; creates one self-assessment per county of the owner."""
+    program = Program.objects.for_user(by).filter(pk=getattr(program, "pk", program)).select_related("owner").first()
+    if program is None:
+        raise ValidationError({"program": "项目不存在或不在您的范围内。"})
+    _deny(
+        by.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_STAFF) and by.region_id == program.owner_id,
+        "只有项目主管单位可以开展绩效评价。",
+    )
+    if EvaluationRound.objects.filter(program=program).exists():
+        raise ValidationError({"program": "该项目已开展绩效评价。"})
+    weights = dict(weights or {"utilization": "0.3", "coverage": "0.2", "satisfaction": "0.5"})
+    unknown = set(weights) - {i.value for i in Indicator}
+    missing = {i.value for i in Indicator} - set(weights)
+    if unknown or missing:
+        raise ValidationError({"weights": "权重应包含且仅包含 utilization、coverage、satisfaction 三项。"})
+    parsed = {k: _decimal(v, "weights", low=Decimal(0), high=Decimal(1)) for k, v in weights.items()}
+    if sum(parsed.values()) != 1:
+        raise ValidationError({"weights": f"三项权重之和应为 1，现为 {sum(parsed.values())}。"})
+    try:
+        minimum = int(min_responses)
+    except (TypeError, ValueError):
+        raise ValidationError({"min_responses": "应为正整数。"}) from None
+    if minimum < 1:
+        raise ValidationError({"min_responses": "应为正整数。"})
+    round_ = EvaluationRound(
+        program=program,
+        coverage_target=_decimal(coverage_target, "coverage_target", low=Decimal("0.001"), high=Decimal(1)),
+        min_responses=minimum,
+        weight_utilization=parsed["utilization"],
+        weight_coverage=parsed["coverage"],
+        weight_satisfaction=parsed["satisfaction"],
+        created_by=by,
+    )
+    round_.full_clean()
+    round_.save()
+    counties = Region.objects.filter(code__in=counties_under(program.owner)).order_by("code")
+    SelfAssessment.objects.bulk_create(SelfAssessment(round=round_, county=c) for c in counties)
+    audit_record(
+        action="evaluation.round_create",
+        obj=round_,
+        by=by,
+        after={
+            "program": program.pk,
+            "weights": parsed,
+            "coverage_target": round_.coverage_target,
+            "counties": len(counties),
+        },
+    )
+    return round_
+
+
+def subsidised_union_ids(round_: EvaluationRound) -> set[int]:
+    return set(Allocation.objects.filter(program_id=round_.program_id).values_list("union_id", flat=True))
+
+
+@transaction.atomic
+def survey_invite(*, round_: EvaluationRound, union: Union, by: User) -> SurveyInvite:
+    """The public survey link of a subsidised union (created on first request)."""
+    if not Union.objects.for_user(by).filter(pk=union.pk).exists():
+        raise Http404
+    if union.pk not in subsidised_union_ids(round_):
+        raise ValidationError({"union": "该工会未获本项目补助，不需要满意度调查。"})
+    invite, _ = SurveyInvite.objects.get_or_create(round=round_, union=union)
+    return invite
+
+
+# ---------------------------------------------------------------- surveys
+
+
+def device_digest(device_token: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{device_token}".encode()).hexdigest()
+
+
+@transaction.atomic
+def survey_answer_public(*, token: str, answer: str, comment: str, device_token: str) -> SurveyResponse:
+    """A member answers on the public page; one answer per device, union and round."""
+    invite = SurveyInvite.objects.select_related("round", "union").filter(token=token).first()
+    if invite is None:
+        raise Http404
+    if answer not in Answer.values:
+        raise ValidationError({"answer": "请选择满意程度。"})
+    if not device_token:
+        raise ValidationError({"answer": "请允许浏览器保存 Cookie 后再提交。"})
+    digest = device_digest(device_token)
+    if SurveyResponse.objects.filter(round=invite.round, union=invite.union, device=digest).exists():
+        raise ApplicationError("already_answered", "您已经提交过本次调查，感谢参与！")
+    try:
+        with transaction.atomic():
+            response = SurveyResponse.objects.create(
+                round=invite.round,
+                union=invite.union,
+                answer=answer,
+                score=int(ANSWER_SCORES[answer]),
+                comment=(comment or "").strip()[:500],
+                source=ResponseSource.WEB,
+                device=digest,
+            )
+    except IntegrityError:
+        raise ApplicationError("already_answered", "您已经提交过本次调查，感谢参与！") from None
+    return response
+
+
+@transaction.atomic
+def survey_responses_enter(
+    *, round_: EvaluationRound, rows: Sequence[Mapping[str, Any]], by: User, source: str = ResponseSource.PAPER
+) -> list[SurveyResponse]:
+    """Paper answers typed in by county staff (or imported): all rows or none, errors by row index."""
+    _deny(by.role == Role.COUNTY_STAFF, "只有县（市、区）总工会可以录入纸质问卷。")
+    if not rows:
+        raise ValidationError({"responses": "没有答卷。"})
+    in_scope = set(Union.objects.for_user(by).values_list("pk", flat=True))
+    subsidised = subsidised_union_ids(round_)
+    errors: dict[str, str] = {}
+    objects = []
+    for index, row in enumerate(rows):
+        try:
+            union_id = int(row.get("union"))
+        except (TypeError, ValueError):
+            errors[f"{index}.union"] = f"第 {index + 1} 条：工会编号无效。"
+            continue
+        answer = row.get("answer")
+        if union_id not in in_scope:
+            errors[f"{index}.union"] = f"第 {index + 1} 条：工会 {union_id} 不存在或不在您的管辖范围内。"
+        elif union_id not in subsidised:
+            errors[f"{index}.union"] = f"第 {index + 1} 条：工会 {union_id} 未获本项目补助。"
+        if answer not in Answer.values:
+            errors[f"{index}.answer"] = f"第 {index + 1} 条：满意度「{answer}」应为 {'、'.join(Answer.values)} 之一。"
+        if f"{index}.union" in errors or f"{index}.answer" in errors:
+            continue
+        objects.append(
+            SurveyResponse(
+                round=round_,
+                union_id=union_id,
+                answer=answer,
+                score=int(ANSWER_SCORES[answer]),
+                comment=str(row.get("comment") or "")[:500],
+                source=source,
+                entered_by=by,
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    created = SurveyResponse.objects.bulk_create(objects)
+    audit_record(
+        action="evaluation.survey_enter",
+        obj=round_,
+        by=by,
+        after={"count": len(created), "source": source, "unions": sorted({o.union_id for o in objects})},
+    )
+    return created
+
+
+# ---------------------------------------------------------------- self-assessments
+
+
+def _assessment_in_scope(pk: int, by: User) -> SelfAssessment:
+    try:
+        return (
+            SelfAssessment.objects.for_user(by)
+            .select_for_update(of=("self",))
+            .select_related("round__program", "county__parent")
+            .get(pk=pk)
+        )
+    except SelfAssessment.DoesNotExist:
+        raise Http404 from None
+
+
+def _transition(assessment: SelfAssessment, action: str, by: User, comment: str = "") -> str:
+    before = assessment.status
+    assessment.status = ASSESSMENT_WORKFLOW.apply(assessment.status, action, by.role)
+    AssessmentTransition.objects.create(
+        assessment=assessment, action=action, from_status=before, to_status=assessment.status, actor=by, comment=comment
+    )
+    return before
+
+
+@transaction.atomic
+def assessment_submit(*, assessment: SelfAssessment, narrative: str, by: User) -> SelfAssessment:
+    """The county submits: figures computed from recorded data and frozen with its narrative."""
+    assessment = _assessment_in_scope(assessment.pk, by)
+    narrative = (narrative or "").strip()
+    before = _transition(assessment, "submit", by)  # role and state first; a refusal below rolls it back
+    if not narrative:
+        raise ValidationError({"narrative": "请填写自评说明。"})
+    figures = indicators.compute(assessment.round, [assessment.county_id])
+    assessment.narrative = narrative
+    assessment.utilization_rate = figures.utilization_rate
+    assessment.coverage_rate = figures.coverage_rate
+    assessment.satisfaction = figures.satisfaction
+    assessment.score_utilization = figures.score_utilization
+    assessment.score_coverage = figures.score_coverage
+    assessment.score_satisfaction = figures.score_satisfaction
+    assessment.total_score = figures.total_score
+    assessment.grade = figures.grade
+    assessment.figures = figures.as_json()
+    assessment.flags = list(figures.flags)
+    assessment.adjustments = {}
+    assessment.reviewed_score = None
+    assessment.final_score = None
+    assessment.final_grade = ""
+    assessment.submitted_at = clock.now()
+    assessment.save()
+    audit_record(
+        action="evaluation.submit",
+        obj=assessment,
+        by=by,
+        before={"status": before},
+        after={"status": assessment.status, "total_score": assessment.total_score, "flags": assessment.flags},
+    )
+    return assessment
+
+
+def _scores(assessment: SelfAssessment) -> dict[str, Decimal]:
+    return {
+        "utilization": assessment.score_utilization,
+        "coverage": assessment.score_coverage,
+        "satisfaction": assessment.score_satisfaction,
+    }
+
+
+@transaction.atomic
+def assessment_approve(
+    *,
+    assessment: SelfAssessment,
+    by: User,
+    adjustments: Mapping[str, Mapping[str, Any]] | None = None,
+    comment: str = "",
+) -> SelfAssessment:
+    """The city approves, optionally adjusting indicator scores; each adjustment needs a reason."""
+    assessment = _assessment_in_scope(assessment.pk, by)
+    clean: dict[str, dict] = {}
+    for indicator, change in (adjustments or {}).items():
+        if indicator not in Indicator.values:
+            raise ValidationError({"adjustments": f"未知指标「{indicator}」。"})
+        reason = str((change or {}).get("reason") or "").strip()
+        if not reason:
+            raise ValidationError({"adjustments": f"调整「{Indicator(indicator).label}」得分必须说明理由。"})
+        value = _decimal((change or {}).get("score"), "adjustments", low=Decimal(0), high=Decimal(100), places=2)
+        clean[indicator] = {"score": str(value), "reason": reason[:500]}
+    before = _transition(assessment, "approve", by, comment)
+    scores = _scores(assessment)
+    for indicator, change in clean.items():
+        scores[indicator] = Decimal(change["score"])
+    assessment.adjustments = clean
+    assessment.reviewed_score = indicators.total_of(scores, assessment.round.weights)
+    assessment.final_score = assessment.reviewed_score
+    assessment.final_grade = indicators.grade_for(assessment.final_score)
+    if clean and "adjusted" not in assessment.flags:
+        assessment.flags = [*assessment.flags, "adjusted"]
+    assessment.approved_at = clock.now()
+    assessment.save()
+    audit_record(
+        action="evaluation.approve",
+        obj=assessment,
+        by=by,
+        before={"status": before, "total_score": assessment.total_score},
+        after={"status": assessment.status, "reviewed_score": assessment.reviewed_score, "adjustments": clean},
+    )
+    return assessment
+
+
+@transaction.atomic
+def assessment_return(*, assessment: SelfAssessment, by: User, comment: str) -> SelfAssessment:
+    """The city returns a submitted assessment (or the province an approved one) to the county."""
+    assessment = _assessment_in_scope(assessment.pk, by)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": "退回时必须填写意见。"})
+    before = _transition(assessment, "return", by, comment)
+    assessment.reviewed_score = None
+    assessment.final_score = None
+    assessment.final_grade = ""
+    assessment.save()
+    audit_record(
+        action="evaluation.return",
+        obj=assessment,
+        by=by,
+        before={"status": before},
+        after={"status": assessment.status, "comment": comment},
+    )
+    return assessment
+
+
+@transaction.atomic
+def city_summary_complete(*, round_: EvaluationRound, by: User, narrative: str = "") -> CitySummary:
+    """A city's own summary, possible only when every county of the city is approved."""
+    _deny(by.role == Role.CITY_STAFF, "只有市总工会可以完成市级审核评价。")
+    city = by.region
+    pending = list(
+        SelfAssessment.objects.filter(round=round_, county__parent=city)
+        .exclude(status=AssessmentStatus.APPROVED)
+        .select_related("county")
+    )
+    if pending:
+        raise ApplicationError(
+            "counties_pending",
+            "尚有县（市、区）未审核通过：" + "、".join(a.county.name for a in pending),
+            extra={"pending": [a.county_id for a in pending]},
+        )
+    figures = indicators.compute(round_, counties_under(city))
+    summary, _ = CitySummary.objects.update_or_create(
+        round=round_,
+        city=city,
+        defaults={
+            "narrative": narrative,
+            "figures": figures.as_json(),
+            "completed_by": by,
+            "completed_at": clock.now(),
+        },
+    )
+    audit_record(action="evaluation.city_summary", obj=summary, by=by, after={"total_score": str(figures.total_score)})
+    return summary
+
+
+# ---------------------------------------------------------------- spot-checks
+
+
+def draw_sample(population: Sequence[tuple[int, str]], count: int, seed: int) -> list[int]:
+    """Reproducible stratified draw of ``count`` ids from (id, city) pairs.
+
+    When ``count`` is at least the number of cities, each city gets one county first (drawn within
+    the city), then the rest is drawn from what remains; otherwise ``count`` cities are drawn and one
+    county from each. Same seed and same population, same sample.
+    """
+    rng = random.Random(seed)
+    ordered = sorted(population)
+    by_city: dict[str, list[int]] = {}
+    for item_id, city in ordered:
+        by_city.setdefault(city, []).append(item_id)
+    cities = sorted(by_city)
+    if count >= len(cities):
+        chosen = [rng.choice(by_city[c]) for c in cities]
+        rest = [i for i, _ in ordered if i not in set(chosen)]
+        chosen += rng.sample(rest, min(count - len(chosen), len(rest)))
+    else:
+        chosen = [rng.choice(by_city[c]) for c in rng.sample(cities, count)]
+    return sorted(chosen)
+
+
+@transaction.atomic
+def spot_check_draw(
+    *, round_: EvaluationRound, by: User, count: int | None = None, ratio: Any = None, seed: int | None = None
+) -> SpotCheckDraw:
+    _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以开展抽查。")
+    EvaluationRound.objects.select_for_update().get(pk=round_.pk)
+    population = list(
+        SelfAssessment.objects.filter(round=round_, status=AssessmentStatus.APPROVED).values_list(
+            "pk", "county__parent_id"
+        )
+    )
+    if not population:
+        raise ApplicationError("nothing_to_draw", "尚无市级审核通过的县（市、区），无法抽查。")
+    if (count is None) == (ratio is None):
+        raise ValidationError({"count": "请给出抽查数量 count 或比例 ratio 之一。"})
+    if ratio is not None:
+        share = _decimal(ratio, "ratio", low=Decimal("0.001"), high=Decimal(1))
+        count = max(1, math.ceil(share * len(population)))
+    if not isinstance(count, int) or count < 1:
+        raise ValidationError({"count": "抽查数量应为正整数。"})
+    if count > len(population):
+        raise ValidationError({"count": f"抽查数量 {count} 超过可抽查的 {len(population)} 个县（市、区）。"})
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    chosen = draw_sample(population, count, int(seed))
+    draw = SpotCheckDraw.objects.create(
+        round=round_, seed=int(seed), count=count, population=sorted(p for p, _ in population), drawn_by=by
+    )
+    SpotCheck.objects.bulk_create(SpotCheck(draw=draw, assessment_id=pk) for pk in chosen)
+    audit_record(
+        action="evaluation.spot_check_draw",
+        obj=draw,
+        by=by,
+        after={"seed": draw.seed, "count": count, "sample": chosen, "population": len(population)},
+    )
+    return draw
+
+
+def _check_in_scope(pk: int, by: User) -> SpotCheck:
+    try:
+        return (
+            SpotCheck.objects.for_user(by)
+            .select_for_update(of=("self",))
+            .select_related("assessment__round", "assessment__county")
+            .get(pk=pk)
+        )
+    except SpotCheck.DoesNotExist:
+        raise Http404 from None
+
+
+@transaction.atomic
+def spot_check_verify(*, check: SpotCheck, scores: Mapping[str, Any], findings: str, by: User) -> SpotCheck:
+    """Verified scores and findings; the final score becomes the verified score; > 5 points apart is flagged."""
+    _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以核定抽查结果。")
+    check = _check_in_scope(check.pk, by)
+    if check.status != SpotCheckStatus.PENDING:
+        raise ApplicationError("illegal_transition", "该抽查已办结。")
+    assessment = check.assessment
+    if assessment.status != AssessmentStatus.APPROVED:
+        raise ApplicationError("illegal_transition", "该县（市、区）的自评尚未审核通过。")
+    if set(scores) != {i.value for i in Indicator}:
+        raise ValidationError({"scores": "应给出 utilization、coverage、satisfaction 三项核定得分。"})
+    findings = (findings or "").strip()
+    if not findings:
+        raise ValidationError({"findings": "请填写抽查发现。"})
+    parsed = {k: _decimal(v, "scores", low=Decimal(0), high=Decimal(100), places=2) for k, v in scores.items()}
+    check.verified_utilization = parsed["utilization"]
+    check.verified_coverage = parsed["coverage"]
+    check.verified_satisfaction = parsed["satisfaction"]
+    check.verified_score = indicators.total_of(parsed, assessment.round.weights)
+    check.difference = check.verified_score - assessment.reviewed_score
+    check.flagged = abs(check.difference) > FLAG_DIFFERENCE
+    check.findings = findings
+    check.status = SpotCheckStatus.VERIFIED
+    check.verified_by = by
+    check.verified_at = clock.now()
+    check.save()
+    assessment.final_score = check.verified_score
+    assessment.final_grade = indicators.grade_for(check.verified_score)
+    if check.flagged and "spot_check_difference" not in assessment.flags:
+        assessment.flags = [*assessment.flags, "spot_check_difference"]
+    assessment.save(update_fields=["final_score", "final_grade", "flags", "updated_at"])
+    audit_record(
+        action="evaluation.spot_check_verify",
+        obj=check,
+        by=by,
+        before={"reviewed_score": assessment.reviewed_score},
+        after={"verified_score": check.verified_score, "difference": check.difference, "flagged": check.flagged},
+    )
+    return check
+
+
+@transaction.atomic
+def spot_check_send_back(*, check: SpotCheck, comment: str, by: User) -> SpotCheck:
+    """The province sends the county's assessment back down to be redone."""
+    check = _check_in_scope(check.pk, by)
+    if check.status != SpotCheckStatus.PENDING:
+        raise ApplicationError("illegal_transition", "该抽查已办结。")
+    assessment_return(assessment=check.assessment, by=by, comment=comment)
+    check.status = SpotCheckStatus.SENT_BACK
+    check.findings = comment
+    check.verified_by = by
+    check.verified_at = clock.now()
+    check.save()
+    return check
+
+
+# ---------------------------------------------------------------- reports
+
+
+REPORT_LEVEL = {
+    ReportKind.COUNTY: RegionLevel.COUNTY,
+    ReportKind.CITY: RegionLevel.CITY,
+    ReportKind.PROVINCE: RegionLevel.PROVINCE,
+}
+
+
+@transaction.atomic
+def report_request(*, kind: str, round_: EvaluationRound | int, region: str, by: User) -> tuple[ReportJob, bool]:
+    """A report job, or the one already queued or running for the same report. Returns (job, created)."""
+    if kind not in ReportKind.values:
+        raise ValidationError({"kind": f"报告类型应为 {' / '.join(ReportKind.values)} 之一。"})
+    round_ = EvaluationRound.objects.for_user(by).filter(pk=getattr(round_, "pk", round_)).first()
+    if round_ is None:
+        raise ValidationError({"round": "评价轮次不存在或不在您的范围内。"})
+    target = Region.objects.for_user(by).filter(code=str(region)).first()
+    if target is None:
+        raise ValidationError({"region": "区划不存在或不在您的范围内。"})
+    if target.level != REPORT_LEVEL[kind]:
+        raise ValidationError(
+            {"region": f"{ReportKind(kind).label}须对应{RegionLevel(REPORT_LEVEL[kind]).label}级区划。"}
+        )
+    existing = ReportJob.objects.filter(
+        kind=kind, round=round_, region=target, status__in=["queued", "running"]
+    ).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            job = ReportJob.objects.create(kind=kind, round=round_, region=target, requested_by=by)
+    except IntegrityError:
+        return ReportJob.objects.get(kind=kind, round=round_, region=target, status__in=["queued", "running"]), False
+    audit_record(action="report.request", obj=job, by=by, after={"kind": kind, "region": target.code})
+    from .tasks import enqueue_report
+
+    transaction.on_commit(lambda: enqueue_report(job.pk))
+    return job, True

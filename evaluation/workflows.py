@@ -1,0 +1,22 @@
+"""The self-assessment workflow of SPEC §4 as data.
+
+The county submits (figures frozen); the city approves (optionally adjusting scores) or returns it;
+the province may send an approved assessment back down after a spot-check.
+"""
+
+from members.choices import Role
+from unionfunds.core.workflow import Workflow
+
+from .choices import AssessmentStatus as S
+
+ASSESSMENT_WORKFLOW = Workflow(
+    "self_assessment",
+    [
+        (S.DRAFT, "submit", S.SUBMITTED, {Role.COUNTY_STAFF}),
+        (S.SUBMITTED, "approve", S.APPROVED, {Role.CITY_STAFF}),
+        (S.SUBMITTED, "return", S.DRAFT, {Role.CITY_STAFF}),
+        (S.APPROVED, "return", S.DRAFT, {Role.PROVINCE_STAFF}),
+    ],
+)
+
+ACTION_LABELS = {"submit": "提交自评", "approve": "审核通过", "return": "退回"}
