@@ -205,6 +205,14 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Cache (survey rate limits): Redis when configured, else per-process memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}
+    if env.str("REDIS_URL", default="")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+SURVEY_ANSWERS_PER_IP_PER_HOUR = env.int("SURVEY_ANSWERS_PER_IP_PER_HOUR", default=60)
+
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/celery, so
 # `make run` needs no Redis and reports still render outside the web request.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -37,4 +37,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
     path("", include("grants.urls")),
+    path("", include("evaluation.urls")),
 ]

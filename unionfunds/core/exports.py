@@ -30,7 +30,10 @@ def _csv_cell(value) -> str:
         return ""
     if isinstance(value, Decimal):
         return f"{value:.2f}" if value.as_tuple().exponent == -2 else str(value)
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime):
+        # Local (Asia/Shanghai) time with its offset, as the JSON API and the xlsx export show it.
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"

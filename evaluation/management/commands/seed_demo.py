@@ -2,11 +2,13 @@
 
 The command lives in the top app (evaluation) because it seeds all of them, each through its own
 ``demo.py`` and services: members (regions, accounts, unions, rosters), then grants (programs,
-applications through the review chain, allocations).
+applications through the review chain, allocations, tranches and expenditures), then evaluation
+(the 2022 round with survey answers, self-assessments, a city review and a spot-check).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
+from evaluation.demo import seed_evaluation
 from grants.demo import seed_grants, seed_money
 from members.demo import DemoError, account_lines, seed_members
 
@@ -25,6 +27,7 @@ class Command(BaseCommand):
             seed_members(seed)
             seed_grants(seed)
             seed_money(seed)
+            seed_evaluation(seed)
         except DemoError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write("\n" + "\n".join(account_lines()) + "\n")
