@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
@@ -22,6 +23,7 @@ from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record
 from unionfunds.core.errors import ApplicationError
+from unionfunds.core.uploads import sniff_upload
 
 from . import indicators
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
@@ -29,6 +31,7 @@ from .models import (
     AssessmentTransition,
     CitySummary,
     EvaluationRound,
+    EvidenceFile,
     ReportJob,
     SelfAssessment,
     SpotCheck,
@@ -564,3 +567,35 @@ def report_request(*, kind: str, round_: EvaluationRound | int, region: str, by:
 
     transaction.on_commit(lambda: enqueue_report(job.pk))
     return job, True
+
+
+@transaction.atomic
+def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, by: User) -> EvidenceFile:
+    """An evidence file of the county's self-assessment (PDF or image, sniffed from its content)."""
+    assessment = _assessment_in_scope(assessment.pk, by)
+    _deny(by.role == Role.COUNTY_STAFF, "只有县（市、区）总工会可以上传自评佐证材料。")
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise ApplicationError("illegal_transition", "自评已提交，不能再上传佐证材料；如需补充请由市级退回。")
+    if not content:
+        raise ValidationError({"file": "文件是空的。"})
+    if len(content) > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError({"file": f"文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"})
+    content_type = sniff_upload(content)
+    if content_type is None:
+        raise ValidationError({"file": "只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。"})
+    evidence = EvidenceFile(
+        assessment=assessment,
+        original_name=filename[:200],
+        content_type=content_type,
+        size=len(content),
+        uploaded_by=by,
+    )
+    evidence.file.save("evidence", ContentFile(content), save=False)
+    evidence.save()
+    audit_record(
+        action="evaluation.evidence",
+        obj=assessment,
+        by=by,
+        after={"file": evidence.original_name, "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)},
+    )
+    return evidence

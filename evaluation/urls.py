@@ -17,6 +17,12 @@ urlpatterns = [
         views.assessment_action,
         name="assessment-action",
     ),
+    path("evaluation/assessments/<int:pk>/evidence/", views.evidence_upload, name="evidence-upload"),
+    path(
+        "evaluation/assessments/<int:pk>/evidence/<int:evidence_pk>/",
+        views.evidence_download,
+        name="evidence-download",
+    ),
     path("evaluation/spot-checks/<int:pk>/", views.spot_check_verify, name="spot-check-verify"),
     path("evaluation/reports/<int:pk>/download/", views.report_download, name="report-download"),
     path("s/<str:token>/", views.survey, name="survey"),

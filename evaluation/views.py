@@ -5,6 +5,7 @@ and requests reports; members answer the survey on a public, phone-sized page.""
 import io
 import secrets
 from decimal import Decimal
+from urllib.parse import quote
 
 import segno
 from django import forms
@@ -221,6 +222,8 @@ def assessment_detail(request, pk: int):
             "flags": [indicators.FLAG_LABELS.get(f, f) for f in (live.flags if live else assessment.flags)],
             "history": assessment.history.select_related("actor"),
             "checks": assessment.spot_checks.select_related("draw"),
+            "evidence": assessment.evidence.select_related("uploaded_by"),
+            "can_upload": request.user.role == Role.COUNTY_STAFF and assessment.status == AssessmentStatus.DRAFT,
         },
     )
 
@@ -476,4 +479,36 @@ def survey(request, token: str):
     response.set_cookie(
         DEVICE_COOKIE, device, max_age=3 * 365 * 86400, httponly=True, samesite="Lax", secure=request.is_secure()
     )
+    return response
+
+
+@login_required
+@require_POST
+def evidence_upload(request, pk: int):
+    assessment = get_object_or_404(SelfAssessment.objects.for_user(request.user), pk=pk)
+    upload = request.FILES.get("file")
+    form = forms.Form(request.POST)
+    if upload is None:
+        messages.error(request, _("请选择要上传的文件。"))
+    elif upload.size > settings.UPLOAD_MAX_BYTES:
+        messages.error(request, _("文件超过 10 MB。"))
+    elif call_service(
+        form,
+        lambda: services.evidence_add(
+            assessment=assessment, filename=upload.name, content=upload.read(), by=request.user
+        ),
+    ):
+        messages.success(request, _("已上传「%(name)s」。") % {"name": upload.name})
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("assessment-detail", pk=pk)
+
+
+@login_required
+def evidence_download(request, pk: int, evidence_pk: int):
+    assessment = get_object_or_404(SelfAssessment.objects.for_user(request.user), pk=pk)
+    evidence = get_object_or_404(assessment.evidence, pk=evidence_pk)
+    response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(evidence.original_name, safe='')}"
     return response

@@ -22,6 +22,7 @@ from unionfunds.core import clock
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.money import FEN, parse_money, split_by_weights
+from unionfunds.core.uploads import sniff_upload
 
 from . import eligibility, permissions
 from .choices import AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
@@ -457,20 +458,6 @@ def application_transition(
 
 
 # ---------------------------------------------------------------- attachments
-
-ALLOWED_UPLOADS = {
-    b"%PDF-": ("application/pdf", ".pdf"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-}
-
-
-def sniff_upload(content: bytes) -> str | None:
-    """Content type from the first bytes (never from the file name); None if not allowed."""
-    for magic, (content_type, _ext) in ALLOWED_UPLOADS.items():
-        if content.startswith(magic):
-            return content_type
-    return None
 
 
 @transaction.atomic
