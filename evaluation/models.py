@@ -195,6 +195,20 @@ class AssessmentTransition(models.Model):
             raise PermissionError("history is append-only")
         super().save(*args, **kwargs)
 
+    @property
+    def action_label(self) -> str:
+        from .workflows import ACTION_LABELS
+
+        return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def from_label(self) -> str:
+        return str(AssessmentStatus(self.from_status).label)
+
+    @property
+    def to_label(self) -> str:
+        return str(AssessmentStatus(self.to_status).label)
+
 
 def evidence_path(instance, filename: str) -> str:
     return f"evidence/{instance.assessment_id}/{uuid.uuid4().hex}"
