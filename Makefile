@@ -16,6 +16,7 @@ run: venv .env migrate seed ## set up everything and serve on http://127.0.0.1:8
 	scripts/dev-server
 
 test: sysdeps venv .env ## install what is missing and run lint + the whole suite
+	mkdir -p var/staticfiles var/media
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
@@ -31,7 +32,7 @@ check-deploy: venv ## Django's deployment checks under the production settings o
 	scripts/check-deploy
 
 migrate: venv .env ## apply migrations (SQLite under var/ unless DATABASE_URL is set)
-	mkdir -p var
+	mkdir -p var/staticfiles var/media
 	$(BIN)/python manage.py migrate --noinput
 
 seed: venv .env ## load regions and demo data, print the demo accounts
