@@ -8,11 +8,21 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from members.choices import Role
+
 from . import services
 from .choices import Answer, AssessmentStatus, JobStatus, ReportKind
 from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck
 
 SCORE = {"max_digits": 5, "decimal_places": 2}
+
+
+def region_objects(queryset, user):
+    """Self-assessments, spot-checks and report jobs belong to a region, not to a union: outside a
+    union officer's scope (SPEC §1), so for them these lists are empty and the objects 404."""
+    if getattr(user, "role", "") == Role.UNION_OFFICER:
+        return queryset.none()
+    return queryset.for_user(user)
 
 
 class WeightsSerializer(serializers.Serializer):
@@ -170,7 +180,7 @@ class SubmitSerializer(serializers.Serializer):
     narrative = serializers.CharField(max_length=20000, allow_blank=True, required=False, default="")
 
 
-class CommentSerializer(serializers.Serializer):
+class AssessmentCommentSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
@@ -180,7 +190,7 @@ class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return (
-            SelfAssessment.objects.for_user(self.request.user)
+            region_objects(SelfAssessment.objects, self.request.user)
             .select_related("county")
             .order_by("round_id", "county_id")
         )
@@ -217,10 +227,10 @@ class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         )
 
-    @extend_schema(request=CommentSerializer, responses=AssessmentSerializer)
+    @extend_schema(request=AssessmentCommentSerializer, responses=AssessmentSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
-        body = CommentSerializer(data=request.data)
+        body = AssessmentCommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(
             self._read(
@@ -277,7 +287,7 @@ class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = SpotCheckSerializer
 
     def get_queryset(self):
-        queryset = SpotCheck.objects.for_user(self.request.user).select_related("draw", "assessment__county")
+        queryset = region_objects(SpotCheck.objects, self.request.user).select_related("draw", "assessment__county")
         round_id = self.request.query_params.get("round")
         if round_id:
             if not round_id.isdigit():
@@ -337,7 +347,7 @@ class ReportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.G
     serializer_class = ReportJobSerializer
 
     def get_queryset(self):
-        return ReportJob.objects.for_user(self.request.user).select_related("version").order_by("-id")
+        return region_objects(ReportJob.objects, self.request.user).select_related("version").order_by("-id")
 
     @extend_schema(request=ReportRequestSerializer, responses={202: ReportJobSerializer})
     def create(self, request, *args, **kwargs):

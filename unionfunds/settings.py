@@ -202,6 +202,8 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "grants.choices.ApplicationStatus",
         "CategoryEnum": "grants.choices.Category",
         "FundingSourceEnum": "grants.choices.FundingSource",
+        "GradeEnum": "evaluation.choices.Grade",
+        "AssessmentStatusEnum": "evaluation.choices.AssessmentStatus",
     },
 }
 
