@@ -2,6 +2,7 @@
 tranche and expenditure records that move an allocation's figures."""
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -21,6 +22,7 @@ from . import allocations, services
 from .choices import Category
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+PROGRAM_ID = re.compile(r"[0-9]{1,19}")
 
 
 class CSVRenderer(BaseRenderer):
@@ -190,8 +192,9 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         group_by = request.query_params.get("group_by", "city")
         if group_by not in allocations.GROUPS:
             raise ValidationError({"group_by": [f"应为 {' / '.join(allocations.GROUPS)} 之一。"]})
-        program = request.query_params.get("program")
-        if program not in (None, "") and not program.isdigit():
+        program = request.query_params.get("program") or None
+        # ASCII digits only, within the id range: str.isdigit() also accepts "²", which int() refuses.
+        if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= allocations.MAX_ID):
             raise ValidationError({"program": ["应为项目编号（整数）。"]})
         return Response(allocations.summary(request.user, group_by=group_by, program=int(program) if program else None))
 

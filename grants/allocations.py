@@ -7,29 +7,57 @@ and city joined, plus one query for the funding split of the page.
 from decimal import Decimal
 
 import django_filters
+from django import forms
 from django.db.models import Count, Prefetch, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_filters.constants import EMPTY_VALUES
 
 from members.models import Region
+from unionfunds.core.money import split_by_weights
 
 from .choices import AllocationStatus, ApplicationStatus, Category
 from .models import Allocation, AllocationFunding, BudgetLine, Expenditure
 
 ZERO = Decimal("0.00")
+# Largest primary key the database can hold (BigAutoField); a larger number is bad input, not a 500.
+MAX_ID = 2**63 - 1
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number within bounds: ``1.5`` or a 30-digit id is refused (400) instead of reaching the
+    database, where it either matches nothing by accident or overflows the driver (500)."""
+
+    field_class = forms.IntegerField
+
+    def get_max_validator(self):
+        return None
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Ordering with ``id`` as the last key, so rows with equal amounts (most grants are the maximum)
+    come in the same order on every request and pages never repeat or skip a row."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value not in EMPTY_VALUES:
+            ordering = list(qs.query.order_by)
+            if not {"id", "-id", "pk", "-pk"} & set(ordering):
+                qs = qs.order_by(*ordering, "id")
+        return qs
 
 
 class AllocationFilter(django_filters.FilterSet):
-    program = django_filters.NumberFilter(field_name="program_id")
-    year = django_filters.NumberFilter(field_name="year")
+    program = IntegerFilter(field_name="program_id", min_value=1, max_value=MAX_ID)
+    year = IntegerFilter(field_name="year", min_value=1, max_value=32767)
     city = django_filters.CharFilter(field_name="city_id")
     county = django_filters.CharFilter(field_name="county_id")
-    union = django_filters.NumberFilter(field_name="union_id")
+    union = IntegerFilter(field_name="union_id", min_value=1, max_value=MAX_ID)
     status = django_filters.ChoiceFilter(choices=AllocationStatus.choices)
     min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("approved_at", "approved_at"),
             ("updated_at", "updated_at"),
@@ -135,9 +163,10 @@ GROUPS = ("city", "county", "category")
 def summary(user, *, group_by: str, program: int | None = None) -> list[dict]:
     """Totals per city, county or spending category within the user's scope.
 
-    For ``category``, ``allocated`` is what the approved applications planned for that category
-    (their budget lines) and ``disbursed`` is not split by category (tranches are not earmarked),
-    so it is null; ``spent`` and ``count`` (allocations with spending in it) are actual.
+    For ``category``, ``allocated`` is each allocation's amount split over the categories of its
+    application's budget lines in proportion (to the fen, so a grant cut below the request still adds
+    up to what was granted); ``disbursed`` is not split by category (tranches are not earmarked), so it
+    is null; ``spent`` and ``count`` (allocations with spending in it) are actual.
     """
     allocations = Allocation.objects.for_user(user)
     if program is not None:
@@ -166,14 +195,7 @@ def summary(user, *, group_by: str, program: int | None = None) -> list[dict]:
             }
             for r in rows
         ]
-    planned = dict(
-        BudgetLine.objects.filter(
-            application__allocation__in=allocations, application__status=ApplicationStatus.APPROVED
-        )
-        .values("category")
-        .annotate(total=Sum("amount"))
-        .values_list("category", "total")
-    )
+    planned = _planned_by_category(allocations)
     spent = {
         r["category"]: r
         for r in Expenditure.objects.filter(allocation__in=allocations)
@@ -193,6 +215,25 @@ def summary(user, *, group_by: str, program: int | None = None) -> list[dict]:
         for code in Category.values
         if code in planned or code in spent
     ]
+
+
+def _planned_by_category(allocations) -> dict[str, Decimal]:
+    lines = (
+        BudgetLine.objects.filter(
+            application__allocation__in=allocations, application__status=ApplicationStatus.APPROVED
+        )
+        .order_by("application_id", "id")
+        .values_list("application_id", "category", "amount", "application__allocation__amount")
+    )
+    per_application: dict[int, tuple[Decimal, list[tuple[str, Decimal]]]] = {}
+    for application_id, category, amount, granted in lines:
+        per_application.setdefault(application_id, (granted, []))[1].append((category, amount))
+    planned: dict[str, Decimal] = {}
+    for granted, plan in per_application.values():
+        parts = split_by_weights(granted, [amount for _, amount in plan])
+        for (category, _), part in zip(plan, parts, strict=True):
+            planned[category] = planned.get(category, ZERO) + part
+    return planned
 
 
 def by_category(allocation: Allocation) -> list[dict]:

@@ -351,7 +351,11 @@ class Disbursement(models.Model):
         verbose_name = _("拨付")
         verbose_name_plural = _("拨付")
         ordering = ["paid_on", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_positive"),
+            # A paying federation's voucher is entered once, even by two clerks at the same moment.
+            models.UniqueConstraint(fields=["from_region", "voucher_no"], name="disbursement_voucher_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.paid_on} {self.amount}"

@@ -581,14 +581,18 @@ def disbursement_record(*, allocation: Allocation, amount: Any, paid_on, voucher
             f"已拨付 {allocation.disbursed_amount:,.2f} 元）。",
             extra={"remaining": f"{left:.2f}"},
         )
-    tranche = Disbursement.objects.create(
-        allocation=allocation,
-        amount=amount,
-        paid_on=paid_on,
-        voucher_no=voucher,
-        from_region_id=by.region_id,
-        recorded_by=by,
-    )
+    try:
+        with transaction.atomic():
+            tranche = Disbursement.objects.create(
+                allocation=allocation,
+                amount=amount,
+                paid_on=paid_on,
+                voucher_no=voucher,
+                from_region_id=by.region_id,
+                recorded_by=by,
+            )
+    except IntegrityError:  # the same voucher entered at the same moment by another clerk
+        raise ValidationError({"voucher_no": f"凭证号「{voucher}」已登记过，请勿重复录入。"}) from None
     allocation.disbursed_amount += amount
     _touch(allocation)
     audit_record(

@@ -152,7 +152,8 @@ FORMAT_MODULE_PATH = ["unionfunds.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
-USE_THOUSAND_SEPARATOR = True
+# Off: years and ids must not print as "2,026"; money and counts format themselves (money, intcomma)
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 PALETTE = ["#b4232a", "#0b5cad", "#1f7a3f", "#a86100", "#6b4fa0", "#2d8c8c"]
 
@@ -29,7 +30,10 @@ def _num(value) -> float:
 def _label(value) -> str:
     if isinstance(value, Decimal):
         if value >= 10000:
-            return f"{value / 10000:,.1f}万"
+            # Chinese readers count large sums in 万 (ten thousand); English readers in thousands.
+            if (get_language() or "zh").startswith("zh"):
+                return f"{value / 10000:,.1f}万"
+            return f"{value / 1000:,.1f}k"
         return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
