@@ -15,6 +15,7 @@ from grants.models import Program
 from members.models import Region, Union
 from members.scope import region_scope_q, scope_q
 from unionfunds.core import clock
+from unionfunds.core.models import WorkflowStep
 
 from .choices import Answer, AssessmentStatus, Grade, JobStatus, ReportKind, ResponseSource, SpotCheckStatus
 
@@ -175,25 +176,13 @@ class SelfAssessment(models.Model):
         return f"{self.county.name} · {self.round}"
 
 
-class AssessmentTransition(models.Model):
+class AssessmentTransition(WorkflowStep):
+    """One step of a self-assessment's history."""
+
     assessment = models.ForeignKey(SelfAssessment, on_delete=models.PROTECT, related_name="history")
-    action = models.CharField(max_length=12)
-    from_status = models.CharField(max_length=12)
-    to_status = models.CharField(max_length=12)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(default=clock.now)
-    comment = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_status} → {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("history is append-only")
-        super().save(*args, **kwargs)
+    class Meta(WorkflowStep.Meta):
+        pass
 
     @property
     def action_label(self) -> str:

@@ -23,7 +23,7 @@ from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record
 from unionfunds.core.errors import ApplicationError
-from unionfunds.core.uploads import sniff_upload
+from unionfunds.core.uploads import check_upload
 
 from . import indicators
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
@@ -311,6 +311,7 @@ def assessment_approve(
 ) -> SelfAssessment:
     """The city approves, optionally adjusting indicator scores; each adjustment needs a reason."""
     assessment = _assessment_in_scope(assessment.pk, by)
+    before = _transition(assessment, "approve", by, comment)  # role and state first; a refusal below rolls back
     clean: dict[str, dict] = {}
     for indicator, change in (adjustments or {}).items():
         if indicator not in Indicator.values:
@@ -319,8 +320,7 @@ def assessment_approve(
         if not reason:
             raise ValidationError({"adjustments": f"调整「{Indicator(indicator).label}」得分必须说明理由。"})
         value = _decimal((change or {}).get("score"), "adjustments", low=Decimal(0), high=Decimal(100), places=2)
-        clean[indicator] = {"score": str(value), "reason": reason[:500]}
-    before = _transition(assessment, "approve", by, comment)
+        clean[indicator] = {"score": str(value.quantize(Decimal("0.01"))), "reason": reason[:500]}
     scores = _scores(assessment)
     for indicator, change in clean.items():
         scores[indicator] = Decimal(change["score"])
@@ -347,9 +347,9 @@ def assessment_return(*, assessment: SelfAssessment, by: User, comment: str) -> 
     """The city returns a submitted assessment (or the province an approved one) to the county."""
     assessment = _assessment_in_scope(assessment.pk, by)
     comment = (comment or "").strip()
+    before = _transition(assessment, "return", by, comment)  # role and state first; a refusal below rolls back
     if not comment:
         raise ValidationError({"comment": "退回时必须填写意见。"})
-    before = _transition(assessment, "return", by, comment)
     assessment.reviewed_score = None
     assessment.final_score = None
     assessment.final_grade = ""
@@ -368,6 +368,8 @@ def assessment_return(*, assessment: SelfAssessment, by: User, comment: str) -> 
 def city_summary_complete(*, round_: EvaluationRound, by: User, narrative: str = "") -> CitySummary:
     """A city's own summary, possible only when every county of the city is approved."""
     _deny(by.role == Role.CITY_STAFF, "只有市总工会可以完成市级审核评价。")
+    if not EvaluationRound.objects.for_user(by).filter(pk=round_.pk).exists():
+        raise Http404
     city = by.region
     pending = list(
         SelfAssessment.objects.filter(round=round_, county__parent=city)
@@ -473,8 +475,8 @@ def _check_in_scope(pk: int, by: User) -> SpotCheck:
 @transaction.atomic
 def spot_check_verify(*, check: SpotCheck, scores: Mapping[str, Any], findings: str, by: User) -> SpotCheck:
     """Verified scores and findings; the final score becomes the verified score; > 5 points apart is flagged."""
+    check = _check_in_scope(check.pk, by)  # out of scope: as if it did not exist (404) before the role (403)
     _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以核定抽查结果。")
-    check = _check_in_scope(check.pk, by)
     if check.status != SpotCheckStatus.PENDING:
         raise ApplicationError("illegal_transition", "该抽查已办结。")
     assessment = check.assessment
@@ -516,6 +518,7 @@ def spot_check_verify(*, check: SpotCheck, scores: Mapping[str, Any], findings: 
 def spot_check_send_back(*, check: SpotCheck, comment: str, by: User) -> SpotCheck:
     """The province sends the county's assessment back down to be redone."""
     check = _check_in_scope(check.pk, by)
+    _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以退回抽查的县（市、区）。")
     if check.status != SpotCheckStatus.PENDING:
         raise ApplicationError("illegal_transition", "该抽查已办结。")
     assessment_return(assessment=check.assessment, by=by, comment=comment)
@@ -540,6 +543,8 @@ REPORT_LEVEL = {
 @transaction.atomic
 def report_request(*, kind: str, round_: EvaluationRound | int, region: str, by: User) -> tuple[ReportJob, bool]:
     """A report job, or the one already queued or running for the same report. Returns (job, created)."""
+    # A report covers a whole region (every subsidised union of it): beyond a union officer's scope.
+    _deny(by.role != Role.UNION_OFFICER, "基层工会不能生成地区评价报告。")
     if kind not in ReportKind.values:
         raise ValidationError({"kind": f"报告类型应为 {' / '.join(ReportKind.values)} 之一。"})
     round_ = EvaluationRound.objects.for_user(by).filter(pk=getattr(round_, "pk", round_)).first()
@@ -576,13 +581,7 @@ def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, b
     _deny(by.role == Role.COUNTY_STAFF, "只有县（市、区）总工会可以上传自评佐证材料。")
     if assessment.status != AssessmentStatus.DRAFT:
         raise ApplicationError("illegal_transition", "自评已提交，不能再上传佐证材料；如需补充请由市级退回。")
-    if not content:
-        raise ValidationError({"file": "文件是空的。"})
-    if len(content) > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError({"file": f"文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"})
-    content_type = sniff_upload(content)
-    if content_type is None:
-        raise ValidationError({"file": "只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。"})
+    content_type = check_upload(content)
     evidence = EvidenceFile(
         assessment=assessment,
         original_name=filename[:200],

@@ -10,6 +10,7 @@ from members.choices import RegionLevel, Role
 from members.models import Region, Union
 from members.scope import scope_q
 from unionfunds.core import clock
+from unionfunds.core.models import WorkflowStep
 
 from .choices import ACTION_LABELS, AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
 
@@ -192,30 +193,13 @@ class BudgetLine(models.Model):
         return f"{self.get_category_display()} {self.amount}"
 
 
-class ApplicationTransition(models.Model):
-    """One step of an application's history; append-only like the audit trail."""
+class ApplicationTransition(WorkflowStep):
+    """One step of an application's history."""
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="history")
-    action = models.CharField(max_length=12)
-    from_status = models.CharField(max_length=12)
-    to_status = models.CharField(max_length=12)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(default=clock.now)
-    comment = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_status} → {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PermissionError("application history is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("application history is append-only")
+    class Meta(WorkflowStep.Meta):
+        pass
 
     @property
     def action_label(self) -> str:

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -22,7 +21,7 @@ from unionfunds.core import clock
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.money import FEN, parse_money, split_by_weights
-from unionfunds.core.uploads import sniff_upload
+from unionfunds.core.uploads import check_upload
 
 from . import eligibility, permissions
 from .choices import AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
@@ -466,13 +465,7 @@ def attachment_add(*, application: Application, kind: str, filename: str, conten
     _deny(permissions.can_attach(by, application))
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": f"未知的材料类型「{kind}」。"})
-    if len(content) > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError({"file": f"文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"})
-    if not content:
-        raise ValidationError({"file": "文件是空的。"})
-    content_type = sniff_upload(content)
-    if content_type is None:
-        raise ValidationError({"file": "只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。"})
+    content_type = check_upload(content)
     attachment = Attachment(
         application=application,
         kind=kind,
@@ -639,10 +632,10 @@ def expenditure_record(
         errors["beneficiaries"] = "受益职工人数须为非负整数。"
     content_type = ""
     if voucher_content is not None:
-        if len(voucher_content) > settings.UPLOAD_MAX_BYTES:
-            errors["voucher_file"] = f"凭证文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"
-        elif not (content_type := sniff_upload(voucher_content) or ""):
-            errors["voucher_file"] = "凭证只接受 PDF、PNG 或 JPEG 文件（按文件内容识别）。"
+        try:
+            content_type = check_upload(voucher_content, field="voucher_file")
+        except ValidationError as exc:
+            errors["voucher_file"] = exc.message_dict["voucher_file"][0]
     if errors:
         raise ValidationError(errors)
     left = allocation.disbursed_amount - allocation.spent_amount

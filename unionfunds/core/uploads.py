@@ -1,5 +1,8 @@
 """What uploads the system accepts: the type is sniffed from the first bytes, never from the name."""
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
 ALLOWED_UPLOADS = {
     b"%PDF-": "application/pdf",
     b"\x89PNG\r\n\x1a\n": "image/png",
@@ -13,3 +16,15 @@ def sniff_upload(content: bytes) -> str | None:
         if content.startswith(magic):
             return content_type
     return None
+
+
+def check_upload(content: bytes, *, field: str = "file") -> str:
+    """The content type of an acceptable upload, or ValidationError naming ``field`` and the reason."""
+    if not content:
+        raise ValidationError({field: "文件是空的。"})
+    if len(content) > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError({field: f"文件超过 {settings.UPLOAD_MAX_BYTES / 1048576:g} MB。"})
+    content_type = sniff_upload(content)
+    if content_type is None:
+        raise ValidationError({field: "只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。"})
+    return content_type
