@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members.choices import OrgForm, ParentLevel, UnionStatus
 from members.models import Member, Union
@@ -62,15 +64,16 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
             Check(
                 "verified",
                 union.status == UnionStatus.VERIFIED,
-                "工会已经县级总工会核实"
+                _("工会已经县级总工会核实")
                 if union.status == UnionStatus.VERIFIED
-                else f"工会状态为「{status_label}」，尚未经县级总工会核实"
+                else _("工会状态为「%(status)s」，尚未经县级总工会核实") % {"status": status_label}
                 if union.status == UnionStatus.PENDING
-                else f"工会状态为「{status_label}」，须为「已核实」",
+                else _("工会状态为「%(status)s」，须为「%(verified)s」")
+                % {"status": status_label, "verified": UnionStatus.VERIFIED.label},
             )
         )
     else:
-        checks.append(Check("verified", True, "本项目不要求核实"))
+        checks.append(Check("verified", True, _("本项目不要求核实")))
 
     groups = union.get_groups_display()
     if program.require_groups:
@@ -78,25 +81,26 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
             Check(
                 "new_economy_groups",
                 bool(union.groups),
-                f"覆盖{groups}" if union.groups else "未覆盖任何新就业形态群体",
+                _("覆盖%(groups)s") % {"groups": groups} if union.groups else _("未覆盖任何新就业形态群体"),
             )
         )
     else:
-        checks.append(Check("new_economy_groups", True, "本项目不要求覆盖群体"))
+        checks.append(Check("new_economy_groups", True, _("本项目不要求覆盖群体")))
 
     allowed = program.allowed_parent_levels or DEFAULT_PARENT_LEVELS
     level_ok = union.parent_level in allowed
+    parent = {"level": union.get_parent_level_display()}
     checks.append(
         Check(
             "level",
             level_ok,
             (
-                f"隶属{union.get_parent_level_display()}，属县级及以下"
+                _("隶属%(level)s，属县级及以下") % parent
                 if union.parent_level in DEFAULT_PARENT_LEVELS
-                else f"隶属{union.get_parent_level_display()}，本项目允许该层级申请"
+                else _("隶属%(level)s，本项目允许该层级申请") % parent
             )
             if level_ok
-            else f"隶属{union.get_parent_level_display()}，不属于本项目补助的层级",
+            else _("隶属%(level)s，不属于本项目补助的层级") % parent,
         )
     )
 
@@ -105,28 +109,39 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
         Check(
             "min_members",
             member_count >= minimum,
-            f"会员 {member_count} 人，不少于 {minimum} 人"
+            _("会员 %(n)d 人，不少于 %(minimum)d 人") % {"n": member_count, "minimum": minimum}
             if member_count >= minimum
-            else f"会员 {member_count} 人，少于 {minimum} 人",
+            else _("会员 %(n)d 人，少于 %(minimum)d 人") % {"n": member_count, "minimum": minimum},
         )
     )
 
     if not program.require_chair_elected:
-        checks.append(Check("chair_elected", True, "本项目不要求"))
+        checks.append(Check("chair_elected", True, _("本项目不要求")))
     elif union.chair_elected_on is None:
-        checks.append(Check("chair_elected", False, "未登记工会主席的选举日期"))
+        checks.append(Check("chair_elected", False, _("未登记工会主席的选举日期")))
     else:
         ends = term_ends_on(union.chair_elected_on, union.chair_term_years)
         if union.chair_elected_on > on:
-            checks.append(Check("chair_elected", False, f"主席选举日期 {union.chair_elected_on:%Y-%m-%d} 晚于检查日期"))
+            checks.append(
+                Check(
+                    "chair_elected",
+                    False,
+                    _("主席选举日期 %(date)s 晚于检查日期") % {"date": f"{union.chair_elected_on:%Y-%m-%d}"},
+                )
+            )
         elif ends <= on:
-            checks.append(Check("chair_elected", False, f"主席任期已于 {ends:%Y-%m-%d} 届满，须换届选举"))
+            checks.append(
+                Check(
+                    "chair_elected", False, _("主席任期已于 %(date)s 届满，须换届选举") % {"date": f"{ends:%Y-%m-%d}"}
+                )
+            )
         else:
             checks.append(
                 Check(
                     "chair_elected",
                     True,
-                    f"主席于 {union.chair_elected_on:%Y-%m-%d} 依法选举，任期至 {ends:%Y-%m-%d}",
+                    _("主席于 %(elected)s 依法选举，任期至 %(ends)s")
+                    % {"elected": f"{union.chair_elected_on:%Y-%m-%d}", "ends": f"{ends:%Y-%m-%d}"},
                 )
             )
 
@@ -135,9 +150,9 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
         Check(
             "min_committee",
             committee >= program.min_committee,
-            f"工会骨干 {committee} 人，不少于 {program.min_committee} 人"
+            _("工会骨干 %(n)d 人，不少于 %(minimum)d 人") % {"n": committee, "minimum": program.min_committee}
             if committee >= program.min_committee
-            else f"工会骨干 {committee} 人，少于 {program.min_committee} 人",
+            else _("工会骨干 %(n)d 人，少于 %(minimum)d 人") % {"n": committee, "minimum": program.min_committee},
         )
     )
 
@@ -145,9 +160,12 @@ def evaluate(program, union: Union, *, member_count: int, other_applications: in
         Check(
             "single_application",
             other_applications == 0,
-            "本项目中没有该工会的其他申请"
+            _("本项目中没有该工会的其他申请")
             if other_applications == 0
-            else f"该工会在本项目中已有 {other_applications} 份其他申请",
+            else ngettext(
+                "该工会在本项目中已有 %(n)d 份其他申请", "该工会在本项目中已有 %(n)d 份其他申请", other_applications
+            )
+            % {"n": other_applications},
         )
     )
     return checks

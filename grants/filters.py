@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from members.choices import OrgForm
 
@@ -7,17 +8,17 @@ from .models import Application
 
 
 class ApplicationFilter(django_filters.FilterSet):
-    program = django_filters.NumberFilter(field_name="program_id", label="项目")
-    year = django_filters.NumberFilter(field_name="program__year", label="年度")
-    city = django_filters.CharFilter(field_name="union__county__parent_id", label="市代码")
-    county = django_filters.CharFilter(field_name="union__county_id", label="县（市、区）代码")
-    union = django_filters.NumberFilter(field_name="union_id", label="工会")
-    status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices, label="状态")
-    eligible = django_filters.BooleanFilter(field_name="eligible", label="符合条件")
-    org_form = django_filters.ChoiceFilter(field_name="union__org_form", choices=OrgForm.choices, label="组织形式")
+    program = django_filters.NumberFilter(field_name="program_id", label=_("项目"))
+    year = django_filters.NumberFilter(field_name="program__year", label=_("年度"))
+    city = django_filters.CharFilter(field_name="union__county__parent_id", label=_("市代码"))
+    county = django_filters.CharFilter(field_name="union__county_id", label=_("县（市、区）代码"))
+    union = django_filters.NumberFilter(field_name="union_id", label=_("工会"))
+    status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices, label=_("状态"))
+    eligible = django_filters.BooleanFilter(field_name="eligible", label=_("符合条件"))
+    org_form = django_filters.ChoiceFilter(field_name="union__org_form", choices=OrgForm.choices, label=_("组织形式"))
     ordering = django_filters.OrderingFilter(
         fields=(("priority_score", "priority"), ("requested_amount", "amount"), ("submitted_at", "date"), ("id", "id")),
-        label="排序",
+        label=_("排序"),
     )
 
     class Meta:

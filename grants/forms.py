@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from unionfunds.core.forms import DateInput
@@ -57,7 +58,7 @@ class BudgetLinesField(forms.CharField):
                 continue
             parts = raw.replace("，", " ").replace(",", " ").split(maxsplit=2)
             if len(parts) < 2:
-                raise forms.ValidationError(_("第 %(n)d 行应为「使用范围 金额 说明」。") % {"n": number})
+                raise forms.ValidationError(gettext("第 %(n)d 行应为「使用范围 金额 说明」。") % {"n": number})
             category = labels.get(parts[0], parts[0])
             lines.append({"category": category, "amount": parts[1], "description": parts[2] if len(parts) > 2 else ""})
         return lines
@@ -76,7 +77,10 @@ class ApplicationForm(forms.Form):
 
     def __init__(self, *args, programs, unions, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["program"].choices = [(str(p.pk), f"{p}（上限 {p.max_grant:,.2f} 元）") for p in programs]
+        self.fields["program"].choices = [
+            (str(p.pk), gettext("%(program)s（上限 %(max)s 元）") % {"program": p, "max": f"{p.max_grant:,.2f}"})
+            for p in programs
+        ]
         self.fields["union"].choices = [(str(u.pk), u.name) for u in unions]
         if editing:
             self.fields["program"].disabled = True
@@ -136,7 +140,7 @@ class ProgramForm(forms.Form):
             if len(parts) == 2 and parts[1].isdigit():
                 quotas[parts[0]] = int(parts[1])
             elif line.strip():
-                raise forms.ValidationError(_("各市名额的格式应为「330100 40」：%(line)s") % {"line": line})
+                raise forms.ValidationError(gettext("各市名额的格式应为「330100 40」：%(line)s") % {"line": line})
         data["city_quotas"] = quotas
         return data
 

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -148,7 +149,7 @@ class UnionMemberViewSet(
         elif active in ("false", "0"):
             queryset = queryset.filter(left_on__isnull=False)
         elif active not in (None, ""):
-            raise ValidationError({"active": ["应为 true 或 false。"]})
+            raise ValidationError({"active": [_("应为 true 或 false。")]})
         return queryset
 
     def get_serializer_class(self):
@@ -190,10 +191,16 @@ class UnionMemberViewSet(
         self._check_roster_keeper(union)
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationError({"file": ["请上传名册文件（字段名 file）。"]})
+            raise ValidationError({"file": [_("请上传名册文件（字段名 file）。")]})
         if upload.size > settings.UPLOAD_MAX_BYTES:
             result = services.RosterImportResult(
-                errors=[{"row": 1, "column": "", "message": f"文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"}]
+                errors=[
+                    {
+                        "row": 1,
+                        "column": "",
+                        "message": _("文件超过 %(mb)d MB。") % {"mb": settings.UPLOAD_MAX_BYTES // 1048576},
+                    }
+                ]
             )
         else:
             result = services.roster_import(union=union, filename=upload.name, content=upload.read(), by=request.user)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RegionLevel(models.TextChoices):
@@ -12,7 +13,7 @@ class Role(models.TextChoices):
     PROVINCE_STAFF = "province_staff", _("省总工会基层工作部")
     CITY_STAFF = "city_staff", _("市总工会")
     COUNTY_STAFF = "county_staff", _("县（市、区）总工会")
-    UNION_OFFICER = "union_officer", _("基层工会")
+    UNION_OFFICER = "union_officer", pgettext_lazy("role", "基层工会")
     AUDITOR = "auditor", _("经审 / 外部系统")
 
 

@@ -2,20 +2,21 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .choices import OrgForm, UnionStatus, WorkerGroup
 from .models import Union
 
 
 class UnionFilter(django_filters.FilterSet):
-    county = django_filters.CharFilter(field_name="county_id", label="县（市、区）代码")
-    city = django_filters.CharFilter(field_name="county__parent_id", label="市代码")
-    status = django_filters.ChoiceFilter(choices=UnionStatus.choices, label="状态")
-    org_form = django_filters.ChoiceFilter(choices=OrgForm.choices, label="组织形式")
-    group = django_filters.ChoiceFilter(choices=WorkerGroup.choices, method="filter_group", label="覆盖群体")
-    min_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="gte", label="会员数不少于")
-    max_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="lte", label="会员数不多于")
-    q = django_filters.CharFilter(method="filter_text", label="名称或信用代码")
+    county = django_filters.CharFilter(field_name="county_id", label=_("县（市、区）代码"))
+    city = django_filters.CharFilter(field_name="county__parent_id", label=_("市代码"))
+    status = django_filters.ChoiceFilter(choices=UnionStatus.choices, label=_("状态"))
+    org_form = django_filters.ChoiceFilter(choices=OrgForm.choices, label=_("组织形式"))
+    group = django_filters.ChoiceFilter(choices=WorkerGroup.choices, method="filter_group", label=_("覆盖群体"))
+    min_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="gte", label=_("会员数不少于"))
+    max_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="lte", label=_("会员数不多于"))
+    q = django_filters.CharFilter(method="filter_text", label=_("名称或信用代码"))
 
     class Meta:
         model = Union

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Count, Q
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from unionfunds.core.identifiers import mask_phone
@@ -163,7 +164,7 @@ class Union(models.Model):
 
     def get_groups_display(self) -> str:
         labels = dict(WorkerGroup.choices)
-        return "、".join(str(labels[g]) for g in self.groups if g in labels)
+        return pgettext("list separator", "、").join(str(labels[g]) for g in self.groups if g in labels)
 
     @property
     def contact_phone_masked(self) -> str:
@@ -221,7 +222,7 @@ class Member(models.Model):
         indexes = [models.Index(fields=["union", "left_on"])]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.id_number_masked}）"
+        return gettext("%(name)s（%(id_number)s）") % {"name": self.name, "id_number": self.id_number_masked}
 
     @property
     def phone_masked(self) -> str:

@@ -4,6 +4,8 @@ Scope itself is not checked here: objects reach these functions only through ``f
 so an object outside the scope never gets this far (404). These checks decide the 403s.
 """
 
+from django.utils.translation import gettext as _
+
 from .choices import RegionLevel, Role, UnionStatus
 
 Decision = tuple[bool, str]
@@ -16,29 +18,29 @@ ROSTER_KEEPERS = {Role.UNION_OFFICER, Role.COUNTY_STAFF}
 def can_register_union(user) -> Decision:
     if user.role in UNION_REGISTRARS:
         return OK
-    return False, "只有县（市、区）总工会可以登记基层工会。"
+    return False, _("只有县（市、区）总工会可以登记基层工会。")
 
 
 def can_edit_union(user, union) -> Decision:
     if union.status == UnionStatus.DISSOLVED:
-        return False, "已撤销的工会不能修改。"
+        return False, _("已撤销的工会不能修改。")
     if user.role in (Role.COUNTY_STAFF, Role.UNION_OFFICER):
         return OK
-    return False, "只有所在县（市、区）总工会或本工会可以修改工会信息。"
+    return False, _("只有所在县（市、区）总工会或本工会可以修改工会信息。")
 
 
 def can_manage_roster(user, union) -> Decision:
     if union.status == UnionStatus.DISSOLVED:
-        return False, "已撤销的工会不能修改会员名册。"
+        return False, _("已撤销的工会不能修改会员名册。")
     if user.role in ROSTER_KEEPERS:
         return OK
-    return False, "只有本工会或所在县（市、区）总工会可以维护会员名册。"
+    return False, _("只有本工会或所在县（市、区）总工会可以维护会员名册。")
 
 
 def can_view_audit(user) -> Decision:
     if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR):
         return OK
-    return False, "只有省总工会和经审可以查看审计日志。"
+    return False, _("只有省总工会和经审可以查看审计日志。")
 
 
 def is_county_level(user) -> bool:

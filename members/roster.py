@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .choices import WorkerGroup
 
@@ -31,7 +34,8 @@ REQUIRED = ("name", "id_number", "group", "joined_on")
 HEADER_ALIASES = {**{code: code for code in COLUMNS}, **{label: code for code, label in COLUMNS.items()}}
 HEADER_ALIASES.update({"身份证号码": "id_number", "手机号码": "phone", "手机": "phone", "平台": "platform"})
 
-GROUP_ALIASES = {**{g.value: g.value for g in WorkerGroup}, **{str(g.label): g.value for g in WorkerGroup}}
+# The file format is Chinese (headers, template, dropdown); a group may be a code or a label.
+FILE_LANGUAGE = "zh-hans"
 GENDER_ALIASES = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
@@ -84,7 +88,7 @@ def _date(value: Any) -> dt.date | str | None:
 
 def _read_csv(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
     if _BINARY.search(content[:4096]):
-        parsed.error(1, "", "文件不是表格：请上传 .xlsx 或 UTF-8 编码的 .csv 文件。")
+        parsed.error(1, "", _("文件不是表格：请上传 .xlsx 或 UTF-8 编码的 .csv 文件。"))
         return None
     try:
         text = content.decode("utf-8-sig")
@@ -93,12 +97,12 @@ def _read_csv(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
             # Excel on Chinese Windows saves "CSV" as GB18030; accept it rather than garble names.
             text = content.decode("gb18030")
         except UnicodeDecodeError:
-            parsed.error(1, "", "无法识别文件编码：请将 CSV 另存为 UTF-8 编码，或上传 .xlsx 文件。")
+            parsed.error(1, "", _("无法识别文件编码：请将 CSV 另存为 UTF-8 编码，或上传 .xlsx 文件。"))
             return None
     try:
         return list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
-        parsed.error(1, "", f"CSV 格式错误：{exc}。请检查引号是否成对。")
+        parsed.error(1, "", _("CSV 格式错误：%(error)s。请检查引号是否成对。") % {"error": exc})
         return None
 
 
@@ -108,7 +112,7 @@ def _read_xlsx(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a damaged or foreign zip
-        parsed.error(1, "", "无法读取 .xlsx 文件：文件已损坏或不是 Excel 工作簿。")
+        parsed.error(1, "", _("无法读取 .xlsx 文件：文件已损坏或不是 Excel 工作簿。"))
         return None
     try:
         sheet = workbook.worksheets[0]
@@ -117,23 +121,40 @@ def _read_xlsx(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
         workbook.close()
 
 
+def _group_aliases() -> dict[str, str]:
+    """Group code by code or label, the label in any language of the site (computed per call, not at
+    import time, when the active language is whichever the first request chose)."""
+    aliases = {g.value: g.value for g in WorkerGroup}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            aliases.update({str(g.label): g.value for g in WorkerGroup})
+    return aliases
+
+
+def choices_text(pairs) -> str:
+    """``name（姓名）、id_number（身份证号）…``: codes with their labels, for error messages."""
+    return pgettext("list separator", "、").join(
+        _("%(code)s（%(label)s）") % {"code": code, "label": label} for code, label in pairs
+    )
+
+
 def _size(limit: int) -> str:
     if limit >= 1024 * 1024:
         return f"{limit / (1024 * 1024):g} MB"
-    return f"{limit / 1024:.0f} KB" if limit >= 1024 else f"{limit} 字节"
+    return f"{limit / 1024:.0f} KB" if limit >= 1024 else _("%(n)d 字节") % {"n": limit}
 
 
 def parse_roster(filename: str, content: bytes) -> ParsedRoster:
     parsed = ParsedRoster()
     limit = settings.UPLOAD_MAX_BYTES
     if len(content) > limit:
-        parsed.error(1, "", f"文件超过 {_size(limit)}，请拆分后分批导入。")
+        parsed.error(1, "", _("文件超过 %(size)s，请拆分后分批导入。") % {"size": _size(limit)})
         return parsed
     if not content.strip():
-        parsed.error(1, "", "文件是空的。")
+        parsed.error(1, "", _("文件是空的。"))
         return parsed
     if content.startswith(OLE_MAGIC):
-        parsed.error(1, "", "不支持旧版 .xls 文件，请另存为 .xlsx 或 UTF-8 编码的 .csv。")
+        parsed.error(1, "", _("不支持旧版 .xls 文件，请另存为 .xlsx 或 UTF-8 编码的 .csv。"))
         return parsed
     table = _read_xlsx(content, parsed) if content.startswith(XLSX_MAGIC) else _read_csv(content, parsed)
     if table is None:
@@ -143,7 +164,7 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
     while table and not any(_text(c) for c in table[-1]):
         table.pop()
     if not table:
-        parsed.error(1, "", "文件中没有表头行。")
+        parsed.error(1, "", _("文件中没有表头行。"))
         return parsed
     skipped = next(i for i, cells in enumerate(table) if any(_text(c) for c in cells))
     header_row = skipped + 1
@@ -159,25 +180,31 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
             parsed.error(
                 header_row,
                 raw,
-                f"未知的列「{raw}」。可用列：{'、'.join(f'{c}（{label}）' for c, label in COLUMNS.items())}。",
+                _("未知的列「%(column)s」。可用列：%(columns)s。")
+                % {"column": raw, "columns": choices_text(COLUMNS.items())},
             )
             continue
         if code in index:
-            parsed.error(header_row, raw, f"列「{raw}」重复。")
+            parsed.error(header_row, raw, _("列「%(column)s」重复。") % {"column": raw})
             continue
         index[code] = position
         labels[code] = raw
     for code in REQUIRED:
         if code not in index:
-            parsed.error(header_row, COLUMNS[code], f"缺少必填列「{COLUMNS[code]}」（{code}）。")
+            parsed.error(
+                header_row,
+                COLUMNS[code],
+                _("缺少必填列「%(label)s」（%(code)s）。") % {"label": COLUMNS[code], "code": code},
+            )
     if parsed.errors:
         return parsed
 
+    group_aliases = _group_aliases()
     for offset, cells in enumerate(table[header_row:], start=header_row + 1):
         if not any(_text(c) for c in cells):
             continue
         if len(cells) > len(header) and any(_text(c) for c in cells[len(header) :]):
-            parsed.error(offset, "", "此行的列数多于表头。")
+            parsed.error(offset, "", _("此行的列数多于表头。"))
             continue
 
         def cell(code: str, cells=cells) -> Any:
@@ -192,14 +219,16 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
         }
         gender_raw = _text(cell("gender"))
         if gender_raw and gender_raw not in GENDER_ALIASES:
-            parsed.error(offset, labels["gender"], f"性别「{gender_raw}」应为 男/女 或 M/F。")
+            parsed.error(offset, labels["gender"], _("性别「%(value)s」应为 男/女 或 M/F。") % {"value": gender_raw})
             continue
         values["gender"] = GENDER_ALIASES.get(gender_raw, "")
         group_raw = _text(cell("group"))
-        values["group"] = GROUP_ALIASES.get(group_raw, group_raw)
+        values["group"] = group_aliases.get(group_raw, group_raw)
         joined = _date(cell("joined_on"))
         if isinstance(joined, str):
-            parsed.error(offset, labels["joined_on"], f"入会日期「{joined}」无法识别，请写成 2024-01-31。")
+            parsed.error(
+                offset, labels["joined_on"], _("入会日期「%(value)s」无法识别，请写成 2024-01-31。") % {"value": joined}
+            )
             continue
         values["joined_on"] = joined
         parsed.rows.append(RosterRow(number=offset, values=values, columns=labels))
@@ -229,7 +258,9 @@ def template_xlsx() -> bytes:
     for column in ("B", "D", "G"):
         for row in range(1, 5001):
             sheet[f"{column}{row}"].number_format = "@"  # keep ID and phone numbers as text
-    groups = DataValidation(type="list", formula1='"' + ",".join(str(g.label) for g in WorkerGroup) + '"')
+    with translation.override(FILE_LANGUAGE):
+        labels = [str(g.label) for g in WorkerGroup]
+    groups = DataValidation(type="list", formula1='"' + ",".join(labels) + '"')
     sheet.add_data_validation(groups)
     groups.add("E2:E5000")
     out = io.BytesIO()

@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.errors import ApplicationError
@@ -30,7 +32,7 @@ from unionfunds.core.identifiers import (
 from . import permissions
 from .choices import Gender, RegionLevel, Role, UnionStatus, WorkerGroup
 from .models import Member, Region, Union, User
-from .roster import RosterRow, parse_roster
+from .roster import RosterRow, choices_text, parse_roster
 from .workflows import UNION_WORKFLOW
 
 UNION_FIELDS = [
@@ -66,7 +68,7 @@ def _in_scope(model, pk, by: User, *, lock: bool = False):
     try:
         return qs.get(pk=pk)
     except model.DoesNotExist:
-        raise Http404(f"{model._meta.verbose_name} {pk} 不存在。") from None
+        raise Http404(_("%(object)s %(pk)s 不存在。") % {"object": model._meta.verbose_name, "pk": pk}) from None
 
 
 def _deny(decision: tuple[bool, str]) -> None:
@@ -89,7 +91,7 @@ def _resolve_county(value: Any, *, by: User) -> Region:
     code = value.code if isinstance(value, Region) else str(value or "").strip()
     county = Region.objects.for_user(by).counties().filter(code=code).first()
     if county is None:
-        raise ValidationError({"county": f"县（市、区）「{code}」不存在或不在您的管辖范围内。"})
+        raise ValidationError({"county": _("县（市、区）「%(code)s」不存在或不在您的管辖范围内。") % {"code": code}})
     return county
 
 
@@ -99,7 +101,12 @@ def _clean_groups(groups: Iterable[str] | str) -> str:
     groups = [g.strip() for g in groups]
     unknown = [g for g in groups if g not in WorkerGroup.values]
     if unknown:
-        raise ValidationError({"covered_groups": f"未知的群体代码：{'、'.join(unknown)}。"})
+        raise ValidationError(
+            {
+                "covered_groups": _("未知的群体代码：%(codes)s。")
+                % {"codes": pgettext("list separator", "、").join(unknown)}
+            }
+        )
     return Union.encode_groups(groups)
 
 
@@ -118,7 +125,7 @@ def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> N
             elif name == "contact_phone" and value:
                 value = validate_contact_phone(value)
             elif name in ("chair_elected_on", "founded_on") and value and value > timezone.localdate():
-                raise ValidationError("日期不能晚于今天。")
+                raise ValidationError(_("日期不能晚于今天。"))
         except ValidationError as exc:
             errors[name] = exc.message_dict.get(name, exc.messages) if hasattr(exc, "error_dict") else exc.messages
             continue
@@ -134,13 +141,13 @@ def _save_union(union: Union) -> None:
             union.save()
     except IntegrityError:
         # The unique constraint caught a concurrent registration of the same code.
-        raise ValidationError({"credit_code": "该统一社会信用代码已被登记。"}) from None
+        raise ValidationError({"credit_code": _("该统一社会信用代码已被登记。")}) from None
 
 
 def _check_credit_code_free(union: Union) -> None:
     other = Union.objects.filter(credit_code=union.credit_code).exclude(pk=union.pk).first()
     if other is not None:
-        raise ValidationError({"credit_code": f"该统一社会信用代码已被「{other.name}」登记。"})
+        raise ValidationError({"credit_code": _("该统一社会信用代码已被「%(union)s」登记。") % {"union": other.name}})
 
 
 @transaction.atomic
@@ -161,7 +168,7 @@ def union_update(*, union: Union, data: Mapping[str, Any], by: User) -> Union:
     if by.role == Role.UNION_OFFICER:
         locked = sorted(set(data) & (set(UNION_FIELDS) - OFFICER_EDITABLE))
         if locked:
-            raise ValidationError({name: "请联系所在县（市、区）总工会修改此项。" for name in locked})
+            raise ValidationError({name: _("请联系所在县（市、区）总工会修改此项。") for name in locked})
     before = _union_audit(union)
     _apply_union_fields(union, data, by=by)
     _check_credit_code_free(union)
@@ -218,7 +225,9 @@ def _active_elsewhere(hashes: Iterable[str], union: Union) -> dict[str, str]:
 
 
 def _elsewhere_message(other_union: str) -> str:
-    return f"此人已是「{other_union}」的在册会员，一人只能在全省一个工会在册；请先在原工会办理离会。"
+    return _("此人已是「%(union)s」的在册会员，一人只能在全省一个工会在册；请先在原工会办理离会。") % {
+        "union": other_union
+    }
 
 
 def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -227,7 +236,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     name = str(data.get("name") or "").strip()
     if not name:
-        errors["name"] = "请填写姓名。"
+        errors["name"] = _("请填写姓名。")
     out["name"] = name
     if "id_number" in data:
         try:
@@ -237,15 +246,15 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             derived = gender_from_id_number(number)
             gender = data.get("gender") or derived
             if gender not in Gender.values:
-                errors["gender"] = "性别应为 M（男）或 F（女）。"
+                errors["gender"] = _("性别应为 M（男）或 F（女）。")
             elif gender != derived:
-                errors["gender"] = "性别与身份证号第 17 位不符。"
+                errors["gender"] = _("性别与身份证号第 17 位不符。")
             out["gender"] = gender
         except ValidationError as exc:
             errors["id_number"] = exc.messages[0]
     elif data.get("gender"):
         if data["gender"] not in Gender.values:
-            errors["gender"] = "性别应为 M（男）或 F（女）。"
+            errors["gender"] = _("性别应为 M（男）或 F（女）。")
         out["gender"] = data["gender"]
     phone = str(data.get("phone") or "").strip()
     if phone:
@@ -256,21 +265,22 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     out["phone"] = phone
     group = data.get("group")
     if group not in WorkerGroup.values:
-        errors["group"] = (
-            f"未知的群体「{group}」，可选：" + "、".join(f"{g.value}（{g.label}）" for g in WorkerGroup) + "。"
-        )
+        errors["group"] = _("未知的群体「%(group)s」，可选：%(choices)s。") % {
+            "group": group,
+            "choices": choices_text(WorkerGroup.choices),
+        }
     out["group"] = group
     out["platform"] = str(data.get("platform") or "").strip()[:100]
     joined_on = data.get("joined_on")
     if not isinstance(joined_on, dt.date):
-        errors["joined_on"] = "请填写入会日期。"
+        errors["joined_on"] = _("请填写入会日期。")
     elif joined_on > timezone.localdate():
-        errors["joined_on"] = "入会日期不能晚于今天。"
+        errors["joined_on"] = _("入会日期不能晚于今天。")
     out["joined_on"] = joined_on
     if "left_on" in data:
         left_on = data.get("left_on")
         if left_on and isinstance(joined_on, dt.date) and left_on < joined_on:
-            errors["left_on"] = "离会日期不能早于入会日期。"
+            errors["left_on"] = _("离会日期不能早于入会日期。")
         out["left_on"] = left_on or None
     if errors:
         raise ValidationError(errors)
@@ -282,14 +292,14 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
     union = _in_scope(Union, union.pk, by)
     _deny(permissions.can_manage_roster(by, union))
     if "id_number" not in data:
-        raise ValidationError({"id_number": "请填写身份证号。"})
+        raise ValidationError({"id_number": _("请填写身份证号。")})
     fields = _member_fields({**data, "left_on": None})
     other = _active_elsewhere([fields["id_number_hash"]], union)
     if other:
         raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values())))})
     member = Member.objects.select_for_update().filter(union=union, id_number_hash=fields["id_number_hash"]).first()
     if member is not None and member.is_active:
-        raise ValidationError({"id_number": "此人已在本工会名册中。"})
+        raise ValidationError({"id_number": _("此人已在本工会名册中。")})
     action = "member.rejoin" if member is not None else "member.add"
     before = snapshot(member, MEMBER_AUDIT_FIELDS) if member else None
     member = member or Member(union=union)
@@ -302,7 +312,7 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
     except IntegrityError:
         # A concurrent request made the person active elsewhere after our check; name that union now.
         other = _active_elsewhere([fields["id_number_hash"]], union)
-        raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values()), "另一工会"))}) from None
+        raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values()), _("另一工会")))}) from None
     audit_record(action=action, obj=member, by=by, before=before, after=snapshot(member, MEMBER_AUDIT_FIELDS))
     return member
 
@@ -313,10 +323,10 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     member = _in_scope(Member, member.pk, by, lock=True)
     _deny(permissions.can_manage_roster(by, member.union))
     if "id_number" in data:
-        raise ValidationError({"id_number": "身份证号不能修改；如有误请办理离会后重新录入。"})
+        raise ValidationError({"id_number": _("身份证号不能修改；如有误请办理离会后重新录入。")})
     if data.get("gender") and data["gender"] != member.gender:
         # The gender came from the ID number at entry; the number is not kept, so it cannot be re-checked.
-        raise ValidationError({"gender": "性别由身份证号第 17 位决定，不能修改；如有误请办理离会后重新录入。"})
+        raise ValidationError({"gender": _("性别由身份证号第 17 位决定，不能修改；如有误请办理离会后重新录入。")})
     current = {
         "name": member.name,
         "gender": member.gender,
@@ -341,7 +351,7 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     except IntegrityError:
         # Someone made the person active in another union between the check above and this save.
         other = _active_elsewhere([member.id_number_hash], member.union)
-        raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values()), "另一工会"))}) from None
+        raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values()), _("另一工会")))}) from None
     after = snapshot(member, MEMBER_AUDIT_FIELDS)
     if after != before:
         audit_record(action="member.update", obj=member, by=by, before=before, after=after)
@@ -393,7 +403,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
                 {
                     "row": row.number,
                     "column": row.columns["id_number"],
-                    "message": f"与第 {first_seen[digest]} 行是同一身份证号。",
+                    "message": _("与第 %(row)d 行是同一身份证号。") % {"row": first_seen[digest]},
                 }
             )
             continue
@@ -408,7 +418,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
                 {"row": row.number, "column": row.columns["id_number"], "message": _elsewhere_message(other)}
             )
     if not parsed.rows and not result.errors:
-        result.errors.append({"row": 1, "column": "", "message": "文件中没有会员数据行。"})
+        result.errors.append({"row": 1, "column": "", "message": _("文件中没有会员数据行。")})
     if result.errors:
         result.errors.sort(key=lambda e: (e["row"], str(e["column"])))
         return result
@@ -436,7 +446,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
             if to_update:
                 Member.objects.bulk_update(to_update, [*ROSTER_COMPARED, "updated_at"], batch_size=1000)
     except IntegrityError:
-        raise ApplicationError("roster_conflict", "导入期间有会员在其他工会登记，名册未导入；请重新导入。") from None
+        raise ApplicationError("roster_conflict", _("导入期间有会员在其他工会登记，名册未导入；请重新导入。")) from None
     result.created, result.updated = len(to_create), len(to_update)
     if not (result.created or result.updated):
         return result  # nothing changed, nothing to record (as for any other write that changes nothing)
@@ -513,22 +523,26 @@ def user_create(
 ) -> User:
     """Create an account with one role and one home (SPEC §1). ``by`` is None for the command line."""
     if role not in Role.values:
-        raise ValidationError({"role": f"未知角色「{role}」，可选：{', '.join(Role.values)}。"})
+        raise ValidationError(
+            {"role": _("未知角色「%(role)s」，可选：%(choices)s。") % {"role": role, "choices": ", ".join(Role.values)}}
+        )
     if User.objects.filter(username=username).exists():
-        raise ValidationError({"username": f"账号「{username}」已存在。"})
+        raise ValidationError({"username": _("账号「%(username)s」已存在。") % {"username": username}})
     user = User(username=username, role=role)
     if role == Role.UNION_OFFICER:
         if union_id is None or region_code:
-            raise ValidationError({"union": "基层工会账号须用 --union 指定工会，不能指定区划。"})
+            raise ValidationError({"union": _("基层工会账号须用 --union 指定工会，不能指定区划。")})
         user.union = Union.objects.filter(pk=union_id).first()
         if user.union is None:
-            raise ValidationError({"union": f"工会 {union_id} 不存在。"})
+            raise ValidationError({"union": _("工会 %(id)s 不存在。") % {"id": union_id}})
     else:
         if not region_code or union_id is not None:
-            raise ValidationError({"region": "此角色须用 --region 指定区划代码，不能指定工会。"})
+            raise ValidationError({"region": _("此角色须用 --region 指定区划代码，不能指定工会。")})
         user.region = Region.objects.filter(code=region_code).first()
         if user.region is None:
-            raise ValidationError({"region": f"区划代码 {region_code} 不存在（先运行 load_regions）。"})
+            raise ValidationError(
+                {"region": _("区划代码 %(code)s 不存在（先运行 load_regions）。") % {"code": region_code}}
+            )
         expected = {
             Role.PROVINCE_STAFF: {RegionLevel.PROVINCE},
             Role.CITY_STAFF: {RegionLevel.CITY},
@@ -536,7 +550,12 @@ def user_create(
             Role.AUDITOR: set(RegionLevel.values),
         }[role]
         if user.region.level not in expected:
-            raise ValidationError({"region": f"角色 {role} 不能属于{user.region.get_level_display()}级区划。"})
+            raise ValidationError(
+                {
+                    "region": _("角色 %(role)s 不能属于%(level)s级区划。")
+                    % {"role": role, "level": user.region.get_level_display()}
+                }
+            )
     try:
         validate_password(password, user)
     except ValidationError as exc:

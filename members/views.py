@@ -231,7 +231,7 @@ def union_edit(request, pk: int):
 @require_POST
 def union_transition(request, pk: int, action: str):
     union = _union_or_404(request, pk)
-    label = _(UNION_ACTION_LABELS.get(action, action))
+    label = str(UNION_ACTION_LABELS.get(action, action))
     if action not in UNION_WORKFLOW.actions_for(union.status, request.user.role):
         # Say it in the clerk's words; the service would refuse with the workflow's codes.
         if any(t.source == union.status and t.action == action for t in UNION_WORKFLOW.transitions):

@@ -1,5 +1,7 @@
 """The union status workflow as data (SPEC §2): pending → verified (by its county) → suspended / dissolved."""
 
+from django.utils.translation import gettext_lazy as _
+
 from unionfunds.core.workflow import Workflow
 
 from .choices import Role, UnionStatus
@@ -17,4 +19,4 @@ UNION_WORKFLOW = Workflow(
     ],
 )
 
-UNION_ACTION_LABELS = {"verify": "核实", "suspend": "暂停", "reinstate": "恢复", "dissolve": "撤销"}
+UNION_ACTION_LABELS = {"verify": _("核实"), "suspend": _("暂停"), "reinstate": _("恢复"), "dissolve": _("撤销")}

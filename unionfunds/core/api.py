@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -24,9 +25,9 @@ class Pagination(PageNumberPagination):
         try:
             size = int(raw)
         except ValueError:
-            raise exceptions.ValidationError({"page_size": ["必须是 1 到 500 之间的整数。"]}) from None
+            raise exceptions.ValidationError({"page_size": [_("必须是 1 到 500 之间的整数。")]}) from None
         if not 1 <= size <= MAX_PAGE_SIZE:
-            raise exceptions.ValidationError({"page_size": ["必须是 1 到 500 之间的整数。"]})
+            raise exceptions.ValidationError({"page_size": [_("必须是 1 到 500 之间的整数。")]})
         return size
 
 

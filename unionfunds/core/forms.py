@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from .errors import ApplicationError
 
@@ -36,4 +37,4 @@ def call_service(form: forms.Form, fn: Callable[[], Any]) -> Any | None:
 
 
 def form_label(form: forms.Form, field: str) -> str:
-    return "" if field in ("__all__", "non_field_errors") else f"{field}："
+    return "" if field in ("__all__", "non_field_errors") else _("%(field)s：") % {"field": field}

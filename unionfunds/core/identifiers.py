@@ -11,6 +11,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 # GB 32100-2015: 31 characters, no I, O, S, V, Z.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -36,7 +37,8 @@ def validate_credit_code(value: str, *, union: bool = True) -> str:
     bad = sorted({c for c in code if c not in CREDIT_CODE_ALPHABET})
     if bad:
         raise ValidationError(
-            _("统一社会信用代码含有不允许的字符：%(chars)s（不使用 I、O、S、V、Z）。") % {"chars": "、".join(bad)},
+            _("统一社会信用代码含有不允许的字符：%(chars)s（不使用 I、O、S、V、Z）。")
+            % {"chars": pgettext("list separator", "、").join(bad)},
             code="alphabet",
         )
     expected = credit_code_check_char(code[:17])

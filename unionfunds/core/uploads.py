@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 ALLOWED_UPLOADS = {
     b"%PDF-": "application/pdf",
@@ -21,10 +22,10 @@ def sniff_upload(content: bytes) -> str | None:
 def check_upload(content: bytes, *, field: str = "file") -> str:
     """The content type of an acceptable upload, or ValidationError naming ``field`` and the reason."""
     if not content:
-        raise ValidationError({field: "文件是空的。"})
+        raise ValidationError({field: _("文件是空的。")})
     if len(content) > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError({field: f"文件超过 {settings.UPLOAD_MAX_BYTES / 1048576:g} MB。"})
+        raise ValidationError({field: _("文件超过 %(mb)s MB。") % {"mb": f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"}})
     content_type = sniff_upload(content)
     if content_type is None:
-        raise ValidationError({field: "只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。"})
+        raise ValidationError({field: _("只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。")})
     return content_type

@@ -7,6 +7,7 @@ Services call ``Workflow.apply`` to learn the next state or get a refusal; pages
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from .errors import ApplicationError
 
@@ -44,14 +45,16 @@ class Workflow:
         state; a role that may, but not from this state, gets ApplicationError ``illegal_transition`` (409).
         """
         if action not in self.actions:
-            raise ApplicationError("illegal_transition", f"没有「{action}」这一操作。", extra={"action": action})
+            raise ApplicationError(
+                "illegal_transition", _("没有「%(action)s」这一操作。") % {"action": action}, extra={"action": action}
+            )
         if role not in self.roles_for(action):
-            raise PermissionDenied(f"您的角色不能执行「{action}」操作。")
+            raise PermissionDenied(_("您的角色不能执行「%(action)s」操作。") % {"action": action})
         for t in self.transitions:
             if t.source == state and t.action == action and role in t.roles:
                 return t.target
         raise ApplicationError(
             "illegal_transition",
-            f"当前状态「{state}」下不能执行「{action}」操作。",
+            _("当前状态「%(state)s」下不能执行「%(action)s」操作。") % {"state": state, "action": action},
             extra={"state": state, "action": action},
         )
