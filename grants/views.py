@@ -397,7 +397,9 @@ def expenditure_create(request, pk: int):
         data = dict(form.cleaned_data)
         upload = data.pop("voucher_file", None)
         if upload is not None and upload.size > settings.UPLOAD_MAX_BYTES:
-            form.add_error("voucher_file", _("凭证文件超过 10 MB。"))
+            form.add_error(
+                "voucher_file", _("凭证文件超过 %(mb)s MB。") % {"mb": f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"}
+            )
         elif call_service(
             form,
             lambda: services.expenditure_record(
@@ -440,7 +442,8 @@ def dashboard(request):
     program = next((p for p in programs if str(p.pk) == chosen), None)
     if program is None:
         program = next((p for p in programs if p.allocations.exists()), programs[0] if programs else None)
-    group_by = "county" if user.role in (Role.CITY_STAFF, Role.COUNTY_STAFF) else "city"
+    home = user.home_region
+    group_by = "city" if home is not None and home.level == "province" else "county"
     rows = allocations.summary(user, group_by=group_by, program=program.pk if program else None)
     scoped = Allocation.objects.for_user(user)
     if program is not None:
