@@ -8,21 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from members.choices import Role
-
 from . import services
 from .choices import Answer, AssessmentStatus, JobStatus, ReportKind
 from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck
 
 SCORE = {"max_digits": 5, "decimal_places": 2}
-
-
-def region_objects(queryset, user):
-    """Self-assessments, spot-checks and report jobs belong to a region, not to a union: outside a
-    union officer's scope (SPEC §1), so for them these lists are empty and the objects 404."""
-    if getattr(user, "role", "") == Role.UNION_OFFICER:
-        return queryset.none()
-    return queryset.for_user(user)
 
 
 class WeightsSerializer(serializers.Serializer):
@@ -190,7 +180,7 @@ class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return (
-            region_objects(SelfAssessment.objects, self.request.user)
+            SelfAssessment.objects.for_user(self.request.user)
             .select_related("county")
             .order_by("round_id", "county_id")
         )
@@ -287,7 +277,7 @@ class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = SpotCheckSerializer
 
     def get_queryset(self):
-        queryset = region_objects(SpotCheck.objects, self.request.user).select_related("draw", "assessment__county")
+        queryset = SpotCheck.objects.for_user(self.request.user).select_related("draw", "assessment__county")
         round_id = self.request.query_params.get("round")
         if round_id:
             if not round_id.isdigit():
@@ -347,7 +337,7 @@ class ReportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.G
     serializer_class = ReportJobSerializer
 
     def get_queryset(self):
-        return region_objects(ReportJob.objects, self.request.user).select_related("version").order_by("-id")
+        return ReportJob.objects.for_user(self.request.user).select_related("version").order_by("-id")
 
     @extend_schema(request=ReportRequestSerializer, responses={202: ReportJobSerializer})
     def create(self, request, *args, **kwargs):

@@ -4,8 +4,8 @@
   score_U = 100 × min(1, U).
 - C (接受补助工会覆盖率) = unions in the area subsidised that year by any program ÷ verified unions in
   the area that cover at least one new-employment group; score_C = 100 × min(1, C ÷ coverage_target).
-- S (职工平均满意度) = mean of the survey answers (100/80/60/40/20) given for the subsidised unions of
-  the area in this round; score_S = S.
+- S (职工平均满意度) = mean of the survey answers (100/80/60/40/20) given in this round for the unions of
+  the area subsidised by the round's program (the ones with a survey link); score_S = S.
 - Total = Σ weight × score; grade 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, 差 < 60.
 
 Rates keep four places, scores two, all Decimal. An area is given as a list of county codes, so the
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, Sum
+from django.db.models import Count, Sum
 
 from grants.models import Allocation
 from members.choices import UnionStatus
@@ -32,6 +32,7 @@ from .models import EvaluationRound, SurveyResponse
 
 RATE_PLACES = Decimal("0.0001")
 SCORE_PLACES = Decimal("0.01")
+FEN = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
@@ -86,6 +87,27 @@ class Figures:
                 out[key] = str(value)
         return out
 
+    @classmethod
+    def from_json(cls, data: dict) -> Figures:
+        """The inverse of ``as_json``: the snapshot frozen at submit, as figures again."""
+        decimals = {
+            "utilization_rate",
+            "coverage_rate",
+            "satisfaction",
+            "score_utilization",
+            "score_coverage",
+            "score_satisfaction",
+            "total_score",
+            "allocated",
+            "spent",
+        }
+        values = {
+            key: Decimal(value) if key in decimals and value is not None else value
+            for key, value in data.items()
+            if key in cls.__dataclass_fields__
+        }
+        return cls(**values)
+
 
 def total_of(scores: dict[str, Decimal], weights: dict[str, Decimal]) -> Decimal:
     return score(sum((weights[k] * scores[k] for k in weights), ZERO))
@@ -98,18 +120,24 @@ def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
     money = Allocation.objects.filter(program_id=round_.program_id, county_id__in=counties).aggregate(
         allocated=Sum("amount"), spent=Sum("spent_amount")
     )
-    allocated, spent = money["allocated"] or ZERO, money["spent"] or ZERO
-    subsidised = set(
-        Allocation.objects.filter(year=year, county_id__in=counties).values_list("union_id", flat=True).distinct()
+    # Money keeps its two places whatever the database returns for a SUM (SQLite drops them).
+    allocated = (money["allocated"] or ZERO).quantize(FEN)
+    spent = (money["spent"] or ZERO).quantize(FEN)
+    # Coverage counts unions subsidised that year by any program; the survey (S and its sample sizes)
+    # concerns the unions of this round's program only: they are the ones that get a survey link.
+    granted = set(
+        Allocation.objects.filter(year=year, county_id__in=counties).values_list("union_id", "program_id").distinct()
     )
+    subsidised = {union_id for union_id, _ in granted}
+    surveyed = {union_id for union_id, program_id in granted if program_id == round_.program_id}
     verified = (
         Union.objects.filter(county_id__in=counties, status=UnionStatus.VERIFIED).exclude(covered_groups="").count()
     )
     per_union = {
         row["union_id"]: row
-        for row in SurveyResponse.objects.filter(round=round_, union_id__in=subsidised)
+        for row in SurveyResponse.objects.filter(round=round_, union_id__in=surveyed)
         .values("union_id")
-        .annotate(n=Count("id"), mean=Avg("score"))
+        .annotate(n=Count("id"), points=Sum("score"))
     }
     flags: list[str] = []
 
@@ -118,7 +146,7 @@ def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
         utilization = (spent / allocated).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
         score_u = score(HUNDRED * min(Decimal(1), spent / allocated))
     else:
-        score_u = ZERO
+        score_u = score(ZERO)  # 0.00: scores always keep two places
         flags.append("no_allocations")
 
     coverage = None
@@ -126,22 +154,23 @@ def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
         coverage = (Decimal(len(subsidised)) / verified).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
         score_c = score(HUNDRED * min(Decimal(1), Decimal(len(subsidised)) / verified / round_.coverage_target))
     else:
-        score_c = ZERO
+        score_c = score(ZERO)
         flags.append("no_verified_unions")
 
     responses = sum(r["n"] for r in per_union.values())
     satisfaction = None
     if responses:
-        total_points = sum(Decimal(str(r["mean"])) * r["n"] for r in per_union.values())
-        satisfaction = score(total_points / responses)
+        # Integer sums, not a database average (a float on SQLite): the mean is exact before rounding.
+        total_points = sum(int(r["points"]) for r in per_union.values())
+        satisfaction = score(Decimal(total_points) / responses)
         score_s = satisfaction
     else:
-        score_s = ZERO
+        score_s = score(ZERO)
         flags.append("no_responses")
 
     small = [
         {"union": union_id, "responses": per_union.get(union_id, {}).get("n", 0)}
-        for union_id in sorted(subsidised)
+        for union_id in sorted(surveyed)
         if per_union.get(union_id, {}).get("n", 0) < round_.min_responses
     ]
     if small:

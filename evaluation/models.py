@@ -76,12 +76,17 @@ class EvaluationRound(models.Model):
         }
 
 
+def new_survey_token() -> str:
+    """22 URL-safe characters (128 bits): unguessable, short enough for a printed link."""
+    return secrets.token_urlsafe(16)
+
+
 class SurveyInvite(models.Model):
     """The public survey link of one union in one round (``/s/<token>/``), printable as a QR code."""
 
     round = models.ForeignKey(EvaluationRound, on_delete=models.CASCADE, related_name="invites")
     union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
-    token = models.CharField(max_length=32, unique=True, default=secrets.token_urlsafe)
+    token = models.CharField(max_length=32, unique=True, default=new_survey_token)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round", "union"], name="invite_once_per_union")]
@@ -125,9 +130,16 @@ class SurveyResponse(models.Model):
         return f"{self.union_id} {self.answer}"
 
 
+def _federation_q(user, *, path: str):
+    """Evaluation is the federations' business: a union officer sees none of it (the survey page is public)."""
+    if getattr(user, "role", "") == "union_officer":
+        return Q(pk__in=[])
+    return region_scope_q(user, path=path)
+
+
 class SelfAssessmentQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(region_scope_q(user, path="county"))
+        return self.filter(_federation_q(user, path="county"))
 
 
 class SelfAssessment(models.Model):
@@ -238,7 +250,7 @@ class SpotCheckDraw(models.Model):
 
 class SpotCheckQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(region_scope_q(user, path="assessment__county"))
+        return self.filter(_federation_q(user, path="assessment__county"))
 
 
 class SpotCheck(models.Model):
@@ -267,7 +279,7 @@ class SpotCheck(models.Model):
 
 class ReportJobQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(region_scope_q(user, path="region"))
+        return self.filter(_federation_q(user, path="region"))
 
 
 class ReportJob(models.Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -25,7 +25,7 @@ from unionfunds.core import charts, clock
 from unionfunds.core.money import to_chinese_capital
 
 from . import indicators
-from .choices import AssessmentStatus, JobStatus, ReportKind, SpotCheckStatus
+from .choices import AssessmentStatus, Indicator, JobStatus, ReportKind, SpotCheckStatus
 from .models import CitySummary, ReportJob, ReportVersion, SelfAssessment, SpotCheck, SurveyResponse
 from .services import counties_under
 
@@ -44,6 +44,21 @@ def render_pdf(html: str) -> RenderedPdf:
 
     document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
     return RenderedPdf(content=document.write_pdf(), pages=len(document.pages))
+
+
+def percent(rate: Decimal | None) -> str:
+    """0.5250 -> '52.50%' (a rate of four places shown exactly); None -> '—'."""
+    if rate is None:
+        return "—"
+    return f"{(Decimal(rate) * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"
+
+
+def adjustment_rows(adjustments: dict) -> list[dict]:
+    """The city's adjustments with the indicators' names (not their codes) for the reports."""
+    return [
+        {"label": Indicator(key).label if key in Indicator.values else key, **change}
+        for key, change in (adjustments or {}).items()
+    ]
 
 
 def _assessment_rows(round_, counties: list[str]) -> list[dict]:
@@ -84,6 +99,7 @@ def _assessment_rows(round_, counties: list[str]) -> list[dict]:
                 "coverage_rate": rates[1],
                 "satisfaction": rates[2],
                 "flags": [indicators.FLAG_LABELS.get(f, f) for f in a.flags],
+                "adjustments": adjustment_rows(a.adjustments),
             }
         )
     return rows
@@ -102,7 +118,13 @@ def _subsidised(round_, counties: list[str]) -> list[dict]:
         .select_related("union", "county", "city")
         .order_by("city_id", "county_id", "union__name")
     ):
-        rows.append({"allocation": a, "responses": answers.get(a.union_id, 0)})
+        rows.append(
+            {
+                "allocation": a,
+                "responses": answers.get(a.union_id, 0),
+                "rate": percent(a.spent_amount / a.amount) if a.amount else "—",
+            }
+        )
     return rows
 
 
@@ -110,23 +132,37 @@ def report_context(job: ReportJob) -> dict:
     round_ = job.round
     region = job.region
     counties = counties_under(region)
-    figures = indicators.compute(round_, counties)
+    assessment = None
+    if job.kind == ReportKind.COUNTY:
+        assessment = SelfAssessment.objects.filter(round=round_, county=region).first()
+    if assessment is not None and assessment.status != AssessmentStatus.DRAFT and assessment.figures:
+        # Submitted: the report shows the figures frozen at submit (as it says), not today's.
+        figures = indicators.Figures.from_json(assessment.figures)
+        flags = assessment.flags
+    else:
+        figures = indicators.compute(round_, counties)
+        flags = figures.flags
     context = {
         "job": job,
         "round": round_,
         "program": round_.program,
         "region": region,
         "figures": figures,
-        "flags": [indicators.FLAG_LABELS.get(f, f) for f in figures.flags],
+        "flags": [indicators.FLAG_LABELS.get(f, f) for f in flags],
+        "rates": {
+            "utilization": percent(figures.utilization_rate),
+            "coverage": percent(figures.coverage_rate),
+            "target": percent(round_.coverage_target),
+        },
         "allocated_capital": to_chinese_capital(figures.allocated),
         "spent_capital": to_chinese_capital(figures.spent),
         "generated_at": clock.now(),
         "weights": round_.weights,
     }
     if job.kind == ReportKind.COUNTY:
-        assessment = SelfAssessment.objects.filter(round=round_, county=region).first()
         context["assessment"] = assessment
-        context["history"] = list(assessment.history.select_related("actor")) if assessment else []
+        context["adjustments"] = adjustment_rows(assessment.adjustments) if assessment else []
+        context["history"] = list(assessment.history.select_related("actor__region")) if assessment else []
         context["unions"] = _subsidised(round_, counties)
     elif job.kind == ReportKind.CITY:
         rows = _assessment_rows(round_, counties)
@@ -173,7 +209,7 @@ def report_context(job: ReportJob) -> dict:
                     ],
                     title="各市分项指标得分",
                     width=640,
-                    bar_height=8,
+                    bar_height=13,  # the value labels (11 px) of three bars must not overlap
                 ),
                 "grade_chart": charts.column_chart(list(bands), list(bands.values()), title="县（市、区）等次分布"),
             }

@@ -23,6 +23,7 @@ from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record
 from unionfunds.core.errors import ApplicationError
+from unionfunds.core.tables import TableError, cell_text, read_table
 from unionfunds.core.uploads import check_upload
 
 from . import indicators
@@ -185,7 +186,12 @@ def survey_answer_public(*, token: str, answer: str, comment: str, device_token:
 
 @transaction.atomic
 def survey_responses_enter(
-    *, round_: EvaluationRound, rows: Sequence[Mapping[str, Any]], by: User, source: str = ResponseSource.PAPER
+    *,
+    round_: EvaluationRound,
+    rows: Sequence[Mapping[str, Any]],
+    by: User,
+    source: str = ResponseSource.PAPER,
+    row_names: Sequence[str] | None = None,
 ) -> list[SurveyResponse]:
     """Paper answers typed in by county staff (or imported): all rows or none, errors by row index."""
     _deny(by.role == Role.COUNTY_STAFF, "只有县（市、区）总工会可以录入纸质问卷。")
@@ -194,20 +200,24 @@ def survey_responses_enter(
     in_scope = set(Union.objects.for_user(by).values_list("pk", flat=True))
     subsidised = subsidised_union_ids(round_)
     errors: dict[str, str] = {}
+
+    def name(index: int) -> str:  # how a row is called in messages: 第 3 条 (a list) or 第 5 行 (a sheet)
+        return row_names[index] if row_names else f"第 {index + 1} 条"
+
     objects = []
     for index, row in enumerate(rows):
         try:
             union_id = int(row.get("union"))
         except (TypeError, ValueError):
-            errors[f"{index}.union"] = f"第 {index + 1} 条：工会编号无效。"
+            errors[f"{index}.union"] = f"{name(index)}：工会编号无效。"
             continue
         answer = row.get("answer")
         if union_id not in in_scope:
-            errors[f"{index}.union"] = f"第 {index + 1} 条：工会 {union_id} 不存在或不在您的管辖范围内。"
+            errors[f"{index}.union"] = f"{name(index)}：工会 {union_id} 不存在或不在您的管辖范围内。"
         elif union_id not in subsidised:
-            errors[f"{index}.union"] = f"第 {index + 1} 条：工会 {union_id} 未获本项目补助。"
+            errors[f"{index}.union"] = f"{name(index)}：工会 {union_id} 未获本项目补助。"
         if answer not in Answer.values:
-            errors[f"{index}.answer"] = f"第 {index + 1} 条：满意度「{answer}」应为 {'、'.join(Answer.values)} 之一。"
+            errors[f"{index}.answer"] = f"{name(index)}：满意度「{answer}」应为 {'、'.join(Answer.values)} 之一。"
         if f"{index}.union" in errors or f"{index}.answer" in errors:
             continue
         objects.append(
@@ -598,3 +608,60 @@ def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, b
         after={"file": evidence.original_name, "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)},
     )
     return evidence
+
+
+SURVEY_COLUMNS = {
+    "credit_code": ("credit_code", "统一社会信用代码", "工会统一社会信用代码"),
+    "answer": ("answer", "满意度", "满意程度"),
+    "comment": ("comment", "意见建议", "意见"),
+}
+
+
+@transaction.atomic
+def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by: User) -> list[SurveyResponse]:
+    """Paper answers from a spreadsheet: one row per answer, the union by its credit code, the answer as
+    a code or its Chinese label. All rows or none; errors name the spreadsheet row."""
+    if len(content) > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError({"file": f"文件超过 {settings.UPLOAD_MAX_BYTES / 1048576:g} MB。"})
+    try:
+        table = read_table(content)
+    except TableError as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    if not table:
+        raise ValidationError({"file": "文件中没有表头行。"})
+    header = [cell_text(c) for c in table[0]]
+    index = {}
+    for code, names in SURVEY_COLUMNS.items():
+        for position, name in enumerate(header):
+            if name in names:
+                index[code] = position
+    missing = [SURVEY_COLUMNS[c][1] for c in ("credit_code", "answer") if c not in index]
+    if missing:
+        raise ValidationError({"file": f"缺少必填列：{'、'.join(missing)}。"})
+    labels = {str(a.label): a.value for a in Answer} | {a.value: a.value for a in Answer}
+    codes = {cell_text(r[index["credit_code"]]).upper() for r in table[1:] if len(r) > index["credit_code"]}
+    union_ids = dict(Union.objects.for_user(by).filter(credit_code__in=codes).values_list("credit_code", "pk"))
+    rows, numbers, errors = [], [], {}
+    for number, cells in enumerate(table[1:], start=2):
+        if not any(cell_text(c) for c in cells):
+            continue
+
+        def cell(code, cells=cells):
+            position = index.get(code)
+            return cell_text(cells[position]) if position is not None and position < len(cells) else ""
+
+        union_id = union_ids.get(cell("credit_code").upper())
+        if union_id is None:
+            errors[f"row {number}"] = (
+                f"第 {number} 行：统一社会信用代码「{cell('credit_code')}」不是您管辖范围内的工会。"
+            )
+            continue
+        rows.append(
+            {"union": union_id, "answer": labels.get(cell("answer"), cell("answer")), "comment": cell("comment")}
+        )
+        numbers.append(number)
+    if errors:
+        raise ValidationError(errors)
+    return survey_responses_enter(
+        round_=round_, rows=rows, by=by, source=ResponseSource.IMPORT, row_names=[f"第 {n} 行" for n in numbers]
+    )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("evaluation/rounds/<int:pk>/reports/", views.report_request, name="report-request"),
     path("evaluation/rounds/<int:pk>/surveys/", views.survey_links, name="survey-links"),
     path("evaluation/rounds/<int:pk>/surveys/paper/", views.survey_paper, name="survey-paper"),
+    path("evaluation/rounds/<int:pk>/surveys/import/", views.survey_import, name="survey-import"),
     path("evaluation/rounds/<int:pk>/surveys/<int:union_pk>/invite/", views.survey_invite, name="survey-invite"),
     path("evaluation/assessments/<int:pk>/", views.assessment_detail, name="assessment-detail"),
     re_path(

@@ -512,3 +512,26 @@ def evidence_download(request, pk: int, evidence_pk: int):
     response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(evidence.original_name, safe='')}"
     return response
+
+
+@login_required
+@require_POST
+def survey_import(request, pk: int):
+    round_ = get_object_or_404(EvaluationRound.objects.for_user(request.user), pk=pk)
+    upload = request.FILES.get("file")
+    form = forms.Form(request.POST)
+    if upload is None:
+        messages.error(request, _("请选择要导入的文件。"))
+    elif upload.size > settings.UPLOAD_MAX_BYTES:
+        messages.error(request, _("文件超过 %(mb)s MB。") % {"mb": f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"})
+    else:
+        created = call_service(
+            form,
+            lambda: services.survey_import(round_=round_, filename=upload.name, content=upload.read(), by=request.user),
+        )
+        if created is not None:
+            messages.success(request, _("已导入 %(n)d 份问卷。") % {"n": len(created)})
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("survey-links", pk=pk)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+
+from unionfunds.core.tables import TableError, cell_text, read_table
 
 from .choices import WorkerGroup
 
@@ -39,11 +40,6 @@ FILE_LANGUAGE = "zh-hans"
 GENDER_ALIASES = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
-XLSX_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
-# Control bytes never found in UTF-8 or GB18030 text (PNG, PDF, UTF-16, other binaries have them).
-_BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
 
 @dataclass
 class RosterRow:
@@ -61,12 +57,7 @@ class ParsedRoster:
         self.errors.append({"row": row, "column": column, "message": message})
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # spreadsheets turn phone numbers into floats
-    return str(value).strip()
+_text = cell_text
 
 
 def _date(value: Any) -> dt.date | str | None:
@@ -84,41 +75,6 @@ def _date(value: Any) -> dt.date | str | None:
         except ValueError:
             continue
     return text
-
-
-def _read_csv(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
-    if _BINARY.search(content[:4096]):
-        parsed.error(1, "", _("文件不是表格：请上传 .xlsx 或 UTF-8 编码的 .csv 文件。"))
-        return None
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            # Excel on Chinese Windows saves "CSV" as GB18030; accept it rather than garble names.
-            text = content.decode("gb18030")
-        except UnicodeDecodeError:
-            parsed.error(1, "", _("无法识别文件编码：请将 CSV 另存为 UTF-8 编码，或上传 .xlsx 文件。"))
-            return None
-    try:
-        return list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        parsed.error(1, "", _("CSV 格式错误：%(error)s。请检查引号是否成对。") % {"error": exc})
-        return None
-
-
-def _read_xlsx(content: bytes, parsed: ParsedRoster) -> list[list[Any]] | None:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged or foreign zip
-        parsed.error(1, "", _("无法读取 .xlsx 文件：文件已损坏或不是 Excel 工作簿。"))
-        return None
-    try:
-        sheet = workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
 
 
 def _group_aliases() -> dict[str, str]:
@@ -150,19 +106,13 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
     if len(content) > limit:
         parsed.error(1, "", _("文件超过 %(size)s，请拆分后分批导入。") % {"size": _size(limit)})
         return parsed
-    if not content.strip():
-        parsed.error(1, "", _("文件是空的。"))
-        return parsed
-    if content.startswith(OLE_MAGIC):
-        parsed.error(1, "", _("不支持旧版 .xls 文件，请另存为 .xlsx 或 UTF-8 编码的 .csv。"))
-        return parsed
-    table = _read_xlsx(content, parsed) if content.startswith(XLSX_MAGIC) else _read_csv(content, parsed)
-    if table is None:
+    try:
+        table = read_table(content)
+    except TableError as exc:
+        parsed.error(1, "", str(exc))
         return parsed
 
-    # drop trailing empty rows; skip empty rows above the header (row numbers stay those of the sheet)
-    while table and not any(_text(c) for c in table[-1]):
-        table.pop()
+    # skip empty rows above the header (row numbers stay those of the sheet)
     if not table:
         parsed.error(1, "", _("文件中没有表头行。"))
         return parsed
