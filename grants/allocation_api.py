@@ -86,6 +86,9 @@ class DisbursementSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY, min_value=0)
     paid_on = serializers.DateField()
     voucher_no = serializers.CharField(max_length=50)
+    to = serializers.CharField(
+        max_length=6, required=False, allow_blank=True, help_text="下级总工会区划代码；留空表示直接拨付给工会"
+    )
 
 
 class ExpenditureSerializer(serializers.Serializer):
@@ -112,7 +115,7 @@ def _record_row(obj, fields) -> dict:
     return out
 
 
-DISBURSEMENT_FIELDS = ["id", "amount", "paid_on", "voucher_no", "from_region_id", "created_at"]
+DISBURSEMENT_FIELDS = ["id", "amount", "paid_on", "voucher_no", "from_region_id", "to_region_id", "created_at"]
 EXPENDITURE_FIELDS = [
     "id",
     "spent_on",

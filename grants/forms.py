@@ -149,6 +149,11 @@ class DisbursementForm(forms.Form):
     amount = forms.DecimalField(label=_("拨付金额（元）"), **MONEY)
     paid_on = forms.DateField(label=_("拨付日期"), widget=DateInput())
     voucher_no = forms.CharField(label=_("凭证号"), max_length=50)
+    to = forms.ChoiceField(label=_("拨入单位"), required=False)
+
+    def __init__(self, *args, union_name: str = "", targets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [("", union_name or _("基层工会"))] + [(r.code, r.federation_name) for r in targets]
 
 
 class ExpenditureForm(forms.Form):

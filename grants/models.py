@@ -321,13 +321,19 @@ def voucher_path(instance, filename: str) -> str:
 
 
 class Disbursement(models.Model):
-    """A tranche (拨付) of an allocation paid down the hierarchy to the union."""
+    """A tranche (拨付) of an allocation paid one step down the hierarchy: from a federation to a lower
+    federation on the union's chain (province → city or county, city → county) or to the union."""
 
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="disbursements")
     amount = models.DecimalField(_("金额"), **MONEY)
     paid_on = models.DateField(_("拨付日期"))
     voucher_no = models.CharField(_("凭证号"), max_length=50)
     from_region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("拨出单位"))
+    # Where the tranche went: a federation further down the union's chain, or (null) the union itself.
+    # Only tranches that reach the union count as disbursed to it.
+    to_region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("拨入单位")
+    )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=clock.now)
 

@@ -549,11 +549,32 @@ def _positive_money(value: Any, field: str) -> Decimal:
     return amount
 
 
+def disbursement_targets(allocation: Allocation, payer: Region | None) -> list[Region]:
+    """The federations a payer may pass a tranche down to: those on the union's chain below it."""
+    if payer is None or payer.level == RegionLevel.COUNTY:
+        return []
+    chain = (
+        [allocation.city_id, allocation.county_id] if payer.level == RegionLevel.PROVINCE else [allocation.county_id]
+    )
+    return list(Region.objects.filter(code__in=chain).order_by("code"))
+
+
 @transaction.atomic
-def disbursement_record(*, allocation: Allocation, amount: Any, paid_on, voucher_no: str, by: User) -> Disbursement:
-    """A tranche paid to the union by the user's federation; their sum never exceeds the allocation."""
+def disbursement_record(
+    *, allocation: Allocation, amount: Any, paid_on, voucher_no: str, by: User, to: str | None = None
+) -> Disbursement:
+    """A tranche paid by the user's federation to the union (``to`` empty) or to a lower federation on the
+    union's chain. What reaches the union never exceeds the allocation, nor does what any one federation
+    receives."""
     allocation = _allocation_locked(allocation.pk, by)
     _deny(permissions.can_disburse(by, allocation))
+    to_region = None
+    if to:
+        to_region = next((r for r in disbursement_targets(allocation, by.region) if r.code == str(to)), None)
+        if to_region is None:
+            raise ValidationError(
+                {"to": f"「{to}」不是本级可以拨付的下级总工会（只能拨给该工会所在的下级总工会或工会本身）。"}
+            )
     amount = _positive_money(amount, "amount")
     voucher = _voucher_no(voucher_no)
     if paid_on is None:
@@ -566,12 +587,17 @@ def disbursement_record(*, allocation: Allocation, amount: Any, paid_on, voucher
         )
     if Disbursement.objects.filter(from_region_id=by.region_id, voucher_no=voucher).exists():
         raise ValidationError({"voucher_no": f"凭证号「{voucher}」已登记过，请勿重复录入。"})
-    left = allocation.amount - allocation.disbursed_amount
+    received = (
+        allocation.disbursed_amount
+        if to_region is None
+        else allocation.disbursements.filter(to_region=to_region).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    )
+    left = allocation.amount - received
     if amount > left:
         raise ApplicationError(
             "disbursement_exceeds_allocation",
             f"拨付金额 {amount:,.2f} 元超过尚未拨付的 {left:,.2f} 元（下拨 {allocation.amount:,.2f} 元，"
-            f"已拨付 {allocation.disbursed_amount:,.2f} 元）。",
+            f"已拨付 {received:,.2f} 元）。",
             extra={"remaining": f"{left:.2f}"},
         )
     try:
@@ -582,17 +608,26 @@ def disbursement_record(*, allocation: Allocation, amount: Any, paid_on, voucher
                 paid_on=paid_on,
                 voucher_no=voucher,
                 from_region_id=by.region_id,
+                to_region=to_region,
                 recorded_by=by,
             )
     except IntegrityError:  # the same voucher entered at the same moment by another clerk
         raise ValidationError({"voucher_no": f"凭证号「{voucher}」已登记过，请勿重复录入。"}) from None
-    allocation.disbursed_amount += amount
+    if to_region is None:
+        allocation.disbursed_amount += amount
     _touch(allocation)
     audit_record(
         action="allocation.disburse",
         obj=allocation,
         by=by,
-        after={"disbursement": tranche.pk, "amount": amount, "paid_on": paid_on, "voucher_no": voucher},
+        after={
+            "disbursement": tranche.pk,
+            "amount": amount,
+            "paid_on": paid_on,
+            "voucher_no": voucher,
+            "from": by.region_id,
+            "to": to_region.code if to_region else f"union:{allocation.union_id}",
+        },
     )
     return tranche
 

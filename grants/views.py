@@ -362,12 +362,16 @@ def allocation_detail(request, pk: int):
         {
             "allocation": allocation,
             "bar": progress_bar(allocation.utilization_rate),
-            "tranches": allocation.disbursements.select_related("from_region", "recorded_by"),
+            "tranches": allocation.disbursements.select_related("from_region", "to_region", "recorded_by"),
             "expenditures": allocation.expenditures.select_related("recorded_by"),
             "by_category": allocations.by_category(allocation),
             "can_disburse": permissions.can_disburse(user, allocation)[0],
             "can_spend": permissions.can_spend(user, allocation)[0],
-            "disbursement_form": DisbursementForm(initial={"paid_on": clock.today()}),
+            "disbursement_form": DisbursementForm(
+                initial={"paid_on": clock.today()},
+                union_name=allocation.union.name,
+                targets=services.disbursement_targets(allocation, user.region),
+            ),
             "expenditure_form": ExpenditureForm(categories=allocation.program.categories),
         },
     )
@@ -377,7 +381,11 @@ def allocation_detail(request, pk: int):
 @require_POST
 def disbursement_create(request, pk: int):
     allocation = _allocation_or_404(request, pk)
-    form = DisbursementForm(request.POST)
+    form = DisbursementForm(
+        request.POST,
+        union_name=allocation.union.name,
+        targets=services.disbursement_targets(allocation, request.user.region),
+    )
     if form.is_valid() and call_service(
         form, lambda: services.disbursement_record(allocation=allocation, by=request.user, **form.cleaned_data)
     ):
