@@ -57,6 +57,16 @@ class Region(models.Model):
         return None
 
 
+class UserQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Accounts homed in the user's subtree or in a union of it."""
+        return self.filter(Q(region__in=Region.objects.for_user(user)) | Q(union__in=Union.objects.for_user(user)))
+
+
+class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
 class User(AbstractUser):
     """An account: one role, and either one region or (for union officers) one union (SPEC §1)."""
 
@@ -73,7 +83,7 @@ class User(AbstractUser):
         verbose_name=_("所属工会"),
     )
 
-    objects = UserManager()
+    objects = ScopedUserManager()
 
     class Meta:
         verbose_name = _("账号")

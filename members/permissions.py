@@ -38,10 +38,17 @@ def can_manage_roster(user, union) -> Decision:
 
 
 def can_view_audit(user) -> Decision:
-    if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR):
+    # Audit events are not regional: only province-level staff and auditors read the whole trail.
+    if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR) and user.region and user.region.level == RegionLevel.PROVINCE:
         return OK
     return False, _("只有省总工会和经审可以查看审计日志。")
 
 
 def is_county_level(user) -> bool:
     return user.role == Role.COUNTY_STAFF and user.region is not None and user.region.level == RegionLevel.COUNTY
+
+
+def can_unlock_accounts(user) -> Decision:
+    if user.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_STAFF):
+        return OK
+    return False, _("只有省、市、县（市、区）总工会可以解锁账号。")

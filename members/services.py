@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -565,3 +566,17 @@ def user_create(
     user.save()
     audit_record(action="user.create", obj=user, by=by, after={"role": role, "home": region_code or union_id})
     return user
+
+
+@transaction.atomic
+def account_unlock(*, username: str, by: User) -> int:
+    """Clear the failed logins that locked an account (django-axes), for an account in the user's scope."""
+    _deny(permissions.can_unlock_accounts(by))
+    target = User.objects.for_user(by).filter(username=username).first()
+    if target is None:
+        raise Http404(f"账号「{username}」不存在或不在您的管辖范围内。")
+    attempts = AccessAttempt.objects.filter(username=username)
+    count = attempts.count()
+    attempts.delete()
+    audit_record(action="user.unlock", obj=target, by=by, after={"attempts_cleared": count})
+    return count

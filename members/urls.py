@@ -4,6 +4,8 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/locked/", views.locked_accounts, name="locked-accounts"),
+    path("audit/", views.audit_log, name="audit-log"),
     path("unions/", views.union_list, name="union-list"),
     path("unions/new/", views.union_create, name="union-create"),
     path("unions/roster-template/", views.roster_template, name="roster-template"),

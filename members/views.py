@@ -1,26 +1,31 @@
 """Browser pages of the members app. Reads through ``for_user``; writes through services."""
 
+import datetime as dt
+import json
 import re
 from collections import Counter
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from unionfunds.core.exports import to_csv
 from unionfunds.core.forms import call_service
+from unionfunds.core.models import AuditEvent
 
 from . import permissions, services
 from .choices import OrgForm, RegionLevel, Role, UnionStatus, WorkerGroup
 from .filters import UnionFilter
 from .forms import MemberForm, MemberLeaveForm, RosterImportForm, TransitionForm, UnionForm
-from .models import Member, Region, Union
+from .models import Member, Region, Union, User
 from .roster import COLUMNS, template_csv, template_xlsx
 from .workflows import UNION_ACTION_LABELS, UNION_WORKFLOW
 
@@ -55,6 +60,7 @@ def home(request):
             "union_total": sum(by_status.values()),
             "member_total": members,
             "can_register": permissions.can_register_union(request.user)[0],
+            "can_view_audit": permissions.can_view_audit(request.user)[0],
             "own_union": request.user.union if request.user.role == Role.UNION_OFFICER else None,
             "pending": unions.filter(status=UnionStatus.PENDING).order_by("-created_at")[:10]
             if request.user.role == Role.COUNTY_STAFF
@@ -348,3 +354,78 @@ def member_leave(request, pk: int, member_pk: int):
         for error in errors:
             messages.error(request, error)
     return redirect("union-detail", pk=pk)
+
+
+@login_required
+def locked_accounts(request):
+    """Accounts locked after repeated failed logins, in the user's scope, with an unlock button."""
+    allowed, reason = permissions.can_unlock_accounts(request.user)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("home")
+    if request.method == "POST":
+        username = request.POST.get("username", "")
+        try:
+            cleared = services.account_unlock(username=username, by=request.user)
+        except Http404:
+            messages.error(request, _("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
+        else:
+            messages.success(
+                request, _("已解锁账号「%(name)s」（清除 %(n)d 条失败记录）。") % {"name": username, "n": cleared}
+            )
+        return redirect("locked-accounts")
+    usernames = User.objects.for_user(request.user).values("username")
+    attempts = (
+        AccessAttempt.objects.filter(username__in=usernames)
+        .order_by("-attempt_time")
+        .values("username", "ip_address", "failures_since_start", "attempt_time")
+    )
+    return render(
+        request,
+        "members/locked_accounts.html",
+        {"attempts": attempts, "limit": settings.AXES_FAILURE_LIMIT},
+    )
+
+
+AUDIT_EXPORT_HEADERS = ["at", "actor", "action", "object_type", "object_id", "object", "ip", "before", "after"]
+
+
+@login_required
+def audit_log(request):
+    """Search the audit trail and export it (province-level staff and auditors)."""
+    allowed, reason = permissions.can_view_audit(request.user)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("home")
+    events = AuditEvent.objects.order_by("-at", "-id")
+    params = request.GET
+    if params.get("actor"):
+        events = events.filter(actor_username=params["actor"].strip())
+    if params.get("action"):
+        events = events.filter(action__startswith=params["action"].strip())
+    if params.get("q"):
+        events = events.filter(object_repr__icontains=params["q"].strip())
+    for name, lookup in (("since", "at__date__gte"), ("until", "at__date__lte")):
+        if params.get(name):
+            try:
+                events = events.filter(**{lookup: dt.date.fromisoformat(params[name])})
+            except ValueError:
+                messages.error(request, _("日期「%(value)s」应写成 2026-01-31。") % {"value": params[name]})
+    if params.get("format") == "csv":
+        rows = (
+            [e.at, e.actor_username, e.action, e.object_type, e.object_id, e.object_repr, e.ip, e.before, e.after]
+            for e in events.iterator(chunk_size=1000)
+        )
+        response = HttpResponse(
+            to_csv(
+                AUDIT_EXPORT_HEADERS,
+                ([*r[:7], json.dumps(r[7], ensure_ascii=False), json.dumps(r[8], ensure_ascii=False)] for r in rows),
+            ),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+        return response
+    page = Paginator(events, 100).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return render(request, "members/audit_log.html", {"page": page, "query": query.urlencode(), "params": params})
