@@ -446,7 +446,7 @@ def survey(request, token: str):
     error = ""
     if request.method == "POST":
         address = request.META.get("REMOTE_ADDR", "")
-        key = f"survey-rate:{address}"
+        key = f"survey-rate:{token}:{address}"  # per union link, so one office NAT does not block every survey
         count = cache.get_or_set(key, 0, timeout=3600)
         if count >= settings.SURVEY_ANSWERS_PER_IP_PER_HOUR:
             state, error = "limited", _("提交过于频繁，请稍后再试。")
