@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium gettext
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format check-deploy sysdeps venv migrate seed worker clean
+.PHONY: help run test lint format check-deploy sysdeps venv migrate seed worker messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ seed: venv .env ## load regions and demo data, print the demo accounts
 
 worker: venv .env ## a Celery worker alone (production shape: one per machine, see README)
 	$(BIN)/celery -A unionfunds worker --loglevel=INFO --prefetch-multiplier=1
+
+messages: venv ## update the English catalogue (no line numbers, so branches merge) and compile it
+	$(BIN)/python manage.py makemessages -l en --no-location --ignore=.venv --ignore=var --ignore=test-artifacts
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 sysdeps: ## apt-get the system packages the suite needs, when any is missing
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
