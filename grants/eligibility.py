@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from members.choices import OrgForm, ParentLevel, UnionStatus
 from members.models import Member, Union
+from unionfunds.core import clock
 
 RULES = (
     "verified",
@@ -50,10 +51,7 @@ class Check:
 
 
 def term_ends_on(elected_on: dt.date, years: int) -> dt.date:
-    try:
-        return elected_on.replace(year=elected_on.year + years)
-    except ValueError:  # elected on 29 February
-        return elected_on.replace(year=elected_on.year + years, day=28)
+    return clock.add_years(elected_on, years)
 
 
 def evaluate(program, union: Union, *, member_count: int, other_applications: int, on: dt.date) -> list[Check]:

@@ -516,7 +516,8 @@ def _allocation_locked(pk: int, by: User) -> Allocation:
         raise Http404(f"下拨记录 {pk} 不存在。") from None
 
 
-def _allocation_status(allocation: Allocation) -> str:
+def allocation_status_for(allocation: Allocation) -> str:
+    """allocated → partially_disbursed → disbursed → spent, from the allocation's running totals."""
     if allocation.disbursed_amount == 0:
         return AllocationStatus.ALLOCATED
     if allocation.disbursed_amount < allocation.amount:
@@ -527,7 +528,7 @@ def _allocation_status(allocation: Allocation) -> str:
 
 
 def _touch(allocation: Allocation) -> None:
-    allocation.status = _allocation_status(allocation)
+    allocation.status = allocation_status_for(allocation)
     allocation.updated_at = clock.now()
     allocation.full_clean(exclude=["application", "program", "union", "county", "city"])
     allocation.save(update_fields=["disbursed_amount", "spent_amount", "status", "updated_at"])

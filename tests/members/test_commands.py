@@ -233,8 +233,3 @@ def test_seed_demo_is_idempotent_and_prints_the_demo_accounts():
     # One active membership per person across the whole demo province.
     assert Member.objects.active().values("id_number_hash").distinct().count() == first["members"]
 
-
-@pytest.mark.django_db
-def test_seed_demo_province_scale_is_refused_clearly():
-    with pytest.raises(CommandError, match="province"):
-        run("seed_demo", "--scale", "province")

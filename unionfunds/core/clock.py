@@ -31,3 +31,11 @@ def travel(moment: dt.datetime):
         yield
     finally:
         _frozen.reset(token)
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later (or earlier); 29 February becomes 28 February in other years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
