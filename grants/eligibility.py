@@ -2,7 +2,7 @@
 
 Seven rules, each a parameter of the program, each reported as ``{rule, passed, detail}`` with a reason
 a person understands. ``evaluate`` checks one union; ``evaluate_many`` checks a list of applications
-with two aggregate queries whatever the length of the list (member counts, other applications).
+with one query whatever the length of the list (the other applications of the same unions).
 
 Priority score (0–100; staff sort the review queue by it), following the policy's preferences
 (以区域性、行业性工会联合会或联合工会为主; 工会经费难以保证; 覆盖新就业群体):
@@ -19,12 +19,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from members.choices import OrgForm, ParentLevel, UnionStatus
-from members.models import Member, Union
+from members.models import Union
 from unionfunds.core import clock
 
 RULES = (
@@ -178,24 +177,19 @@ def priority_score(union: Union, member_count: int) -> int:
 
 
 def member_counts(union_ids: Iterable[int]) -> dict[int, int]:
+    """Active members per union (the count the members services keep on the union), in one query."""
     ids = list(set(union_ids))
-    rows = (
-        Member.objects.filter(union_id__in=ids, left_on__isnull=True)
-        .values("union_id")
-        .annotate(n=Count("id"))
-        .values_list("union_id", "n")
-    )
     counts = dict.fromkeys(ids, 0)
-    counts.update(rows)
+    counts.update(Union.objects.filter(pk__in=ids).values_list("pk", "member_count"))
     return counts
 
 
 def evaluate_many(applications, *, on: dt.date) -> dict[int, list[Check]]:
-    """Eligibility of many applications (with ``program`` and ``union`` loaded) in two queries."""
+    """Eligibility of many applications (with ``program`` and ``union`` loaded) in one query: the member
+    counts come with the unions, the other applications of the same unions are counted together."""
     from .models import Application
 
     applications = list(applications)
-    counts = member_counts(a.union_id for a in applications)
     others: Counter = Counter()
     if applications:
         rows = Application.objects.filter(
@@ -206,7 +200,7 @@ def evaluate_many(applications, *, on: dt.date) -> dict[int, list[Check]]:
         a.pk: evaluate(
             a.program,
             a.union,
-            member_count=counts[a.union_id],
+            member_count=a.union.member_count,
             other_applications=others.get((a.program_id, a.union_id), 1) - 1,
             on=on,
         )

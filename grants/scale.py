@@ -26,7 +26,6 @@ from django.utils import timezone
 from members.choices import Role, UnionStatus
 from members.demo import DEMO_PASSWORD
 from members.models import Union, User
-from members.scale import active_counts
 from unionfunds.core import clock
 from unionfunds.core.bulk import insert_rows
 from unionfunds.core.models import AuditEvent
@@ -470,7 +469,7 @@ def seed_program_years(seed: int) -> GrantFigures:
     rng = random.Random(f"province-grants-{seed}")
     writer = Writer(rng)
     figures = GrantFigures()
-    counts = active_counts(Union.objects.values_list("pk", flat=True))
+    counts = dict(Union.objects.values_list("pk", "member_count"))
     programs = {}
     for year in PAST_YEARS:
         programs[year] = _program(

@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 
-from members.models import Member, Region
+from members.models import Region
 
 from .choices import ApplicationStatus
 from .models import Application, Program
@@ -51,25 +51,12 @@ def program_budget(program: Program, *, user) -> dict:
     }
 
 
-def active_member_count_subquery():
-    return Coalesce(
-        Subquery(
-            Member.objects.filter(union_id=OuterRef("union_id"), left_on__isnull=True)
-            .order_by()
-            .values("union_id")
-            .annotate(n=Count("id"))
-            .values("n")[:1]
-        ),
-        0,
-    )
-
-
 def applications_for(user):
     """Applications in the user's scope with what lists and the queue show, in a fixed number of queries."""
     return (
         Application.objects.for_user(user)
         .select_related("program__owner", "union__county__parent")
-        .annotate(member_count=active_member_count_subquery())
+        .annotate(member_count=F("union__member_count"))
     )
 
 

@@ -74,7 +74,7 @@ class UnionViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return Union.objects.for_user(self.request.user).with_member_count().select_related("county").order_by("id")
+        return Union.objects.for_user(self.request.user).select_related("county").order_by("id")
 
     def _read(self, union: Union) -> dict:
         return UnionSerializer(self.get_queryset().get(pk=union.pk)).data

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
@@ -112,8 +113,16 @@ class UnionQuerySet(models.QuerySet):
     def for_user(self, user):
         return self.filter(scope_q(user, county="county", union="pk"))
 
-    def with_member_count(self):
-        return self.annotate(member_count=Count("members", filter=Q(members__left_on__isnull=True)))
+    def refresh_member_counts(self) -> int:
+        """Recount ``member_count`` of these unions from their active members (one UPDATE)."""
+        active = (
+            Member.objects.filter(union=models.OuterRef("pk"), left_on__isnull=True)
+            .order_by()
+            .values("union")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return self.update(member_count=Coalesce(models.Subquery(active), 0))
 
     def covering(self, group: str):
         return self.filter(covered_groups__contains=f"{GROUP_SEPARATOR}{group}{GROUP_SEPARATOR}")
@@ -143,6 +152,9 @@ class Union(models.Model):
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=UnionStatus.choices, default=UnionStatus.PENDING)
+    # Active members (SPEC §2), recounted by the members services under the union's row lock after every
+    # roster change, so lists, filters and totals at province scale never count 823,000 rows.
+    member_count = models.PositiveIntegerField(_("在册会员数"), default=0, editable=False)
     verified_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

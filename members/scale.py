@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from members import fakes
@@ -335,6 +335,7 @@ def seed_registry(seed: int) -> RegistryFigures:
     # Everyone already registered (the demo's members) is taken: one person, one active membership.
     taken = set(Member.objects.values_list("id_number_hash", flat=True))
     members = insert_rows(Member, MEMBER_FIELDS, _member_rows(rng, rows, sizes, taken))
+    Union.objects.filter(pk__in=[r["id"] for r in rows]).refresh_member_counts()
     staff = {
         u.region_id: (u.pk, u.username)
         for u in User.objects.filter(role=Role.COUNTY_STAFF).order_by("-username").only("pk", "username", "region_id")
@@ -342,14 +343,3 @@ def seed_registry(seed: int) -> RegistryFigures:
     insert_rows(AuditEvent, AUDIT_FIELDS, _audit_rows(rows, staff, sizes))
     figures.unions, figures.members = len(rows), members
     return figures
-
-
-def active_counts(union_ids) -> dict[int, int]:
-    """Active members per union, in one query."""
-    rows = (
-        Member.objects.filter(Q(union_id__in=list(union_ids)), left_on__isnull=True)
-        .values("union_id")
-        .annotate(n=Count("id"))
-        .values_list("union_id", "n")
-    )
-    return dict(rows)

@@ -290,7 +290,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
-    union = _in_scope(Union, union.pk, by)
+    union = _in_scope(Union, union.pk, by, lock=True)  # lock order: union, then member (as roster_import)
     _deny(permissions.can_manage_roster(by, union))
     if "id_number" not in data:
         raise ValidationError({"id_number": _("请填写身份证号。")})
@@ -314,6 +314,7 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
         # A concurrent request made the person active elsewhere after our check; name that union now.
         other = _active_elsewhere([fields["id_number_hash"]], union)
         raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values()), _("另一工会")))}) from None
+    Union.objects.filter(pk=union.pk).refresh_member_counts()
     audit_record(action=action, obj=member, by=by, before=before, after=snapshot(member, MEMBER_AUDIT_FIELDS))
     return member
 
@@ -321,6 +322,8 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
 @transaction.atomic
 def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Member:
     """Change a member's details or record that they left (``left_on``). The ID number is fixed."""
+    union_id = _in_scope(Member, member.pk, by).union_id
+    Union.objects.select_for_update().filter(pk=union_id).first()  # lock order: union, then member
     member = _in_scope(Member, member.pk, by, lock=True)
     _deny(permissions.can_manage_roster(by, member.union))
     if "id_number" in data:
@@ -355,6 +358,7 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
         raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values()), _("另一工会")))}) from None
     after = snapshot(member, MEMBER_AUDIT_FIELDS)
     if after != before:
+        Union.objects.filter(pk=member.union_id).refresh_member_counts()
         audit_record(action="member.update", obj=member, by=by, before=before, after=after)
     return member
 
@@ -449,6 +453,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
     except IntegrityError:
         raise ApplicationError("roster_conflict", _("导入期间有会员在其他工会登记，名册未导入；请重新导入。")) from None
     result.created, result.updated = len(to_create), len(to_update)
+    Union.objects.filter(pk=union.pk).refresh_member_counts()
     if not (result.created or result.updated):
         return result  # nothing changed, nothing to record (as for any other write that changes nothing)
     audit_record(

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
@@ -42,16 +42,14 @@ def _posted(request, *, files: bool = False):
 
 
 def _union_or_404(request, pk: int) -> Union:
-    return get_object_or_404(
-        Union.objects.for_user(request.user).with_member_count().select_related("county__parent"), pk=pk
-    )
+    return get_object_or_404(Union.objects.for_user(request.user).select_related("county__parent"), pk=pk)
 
 
 @login_required
 def home(request):
     unions = Union.objects.for_user(request.user)
     by_status = dict(unions.values_list("status").annotate(n=Count("id")).order_by())
-    members = Member.objects.for_user(request.user).active().count()
+    members = unions.aggregate(n=Sum("member_count"))["n"] or 0
     return render(
         request,
         "members/home.html",
@@ -83,19 +81,17 @@ def _breakdown(user, unions) -> dict | None:
             total=Count("id"),
             verified=Count("id", filter=Q(status=UnionStatus.VERIFIED)),
             pending=Count("id", filter=Q(status=UnionStatus.PENDING)),
+            members=Sum("member_count"),
         )
         .order_by()
     }
-    members = dict(
-        Member.objects.for_user(user).active().values_list(f"union__{key}").annotate(n=Count("id")).order_by()
-    )
     rows = [
         {
             "region": child,
             "total": counts.get(child.code, {}).get("total", 0),
             "verified": counts.get(child.code, {}).get("verified", 0),
             "pending": counts.get(child.code, {}).get("pending", 0),
-            "members": members.get(child.code, 0),
+            "members": counts.get(child.code, {}).get("members") or 0,
         }
         for child in Region.objects.filter(parent=region).order_by("code")
     ]
@@ -104,12 +100,7 @@ def _breakdown(user, unions) -> dict | None:
 
 @login_required
 def union_list(request):
-    queryset = (
-        Union.objects.for_user(request.user)
-        .with_member_count()
-        .select_related("county__parent")
-        .order_by("county_id", "name")
-    )
+    queryset = Union.objects.for_user(request.user).select_related("county__parent").order_by("county_id", "name")
     filterset = UnionFilter(request.GET or None, queryset=queryset)
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
     page = Paginator(rows, 50).get_page(request.GET.get("page"))

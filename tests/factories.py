@@ -39,6 +39,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Member
         exclude = ["id_number"]
+        skip_postgeneration_save = True  # the hook below writes the union, not the member
 
     union = factory.SubFactory(UnionFactory)
     name = factory.Sequence(lambda n: f"会员{n}")
@@ -50,3 +51,15 @@ class MemberFactory(factory.django.DjangoModelFactory):
     group = WorkerGroup.FOOD_DELIVERY
     platform = "美团"
     joined_on = dt.date(2024, 1, 15)
+
+    @factory.post_generation
+    def recount(obj, create, extracted, **kwargs):
+        # The members services keep Union.member_count; rows made here bypass them.
+        if create:
+            Union.objects.filter(pk=obj.union_id).refresh_member_counts()
+
+
+def leave(member: Member, on) -> None:
+    """Record that ``member`` left, behind the services' back (setup only), keeping the union's count true."""
+    Member.objects.filter(pk=member.pk).update(left_on=on)
+    Union.objects.filter(pk=member.union_id).refresh_member_counts()

@@ -67,7 +67,9 @@ def add_members(union: Union, count: int, **fields) -> list[Member]:
     for _ in range(count):
         n = next(_serial)
         members.append(Member(union=union, name=f"会员{n}", id_number_hash=f"grants-test-{n:08d}", **values))
-    return Member.objects.bulk_create(members)
+    created = Member.objects.bulk_create(members)
+    Union.objects.filter(pk=union.pk).refresh_member_counts()  # as the members services do
+    return created
 
 
 def eligible_union(county: str = "330106", *, members: int = 150, **fields) -> Union:

@@ -20,6 +20,7 @@ from grants.models import Allocation, Application, ApplicationTransition, Progra
 from grants.workflows import PROVINCIAL
 from members.choices import OrgForm
 from members.models import Union
+from tests.factories import leave
 from unionfunds.core import clock
 from unionfunds.core.models import AuditEvent
 
@@ -646,9 +647,7 @@ def queue(stocked):
     Union.objects.filter(pk=stocked.union_yuhang.pk).update(
         org_form=OrgForm.REGIONAL_FEDERATION, funds_hard_to_guarantee=False
     )
-    stocked.union_yinzhou.members.filter(pk=stocked.union_yinzhou.members.first().pk).update(
-        left_on=dt.date(2026, 1, 1)
-    )
+    leave(stocked.union_yinzhou.members.first(), dt.date(2026, 1, 1))
     program = make_program(stocked.province)
     other_program = make_program(stocked.province, name="另一个项目")
     plan = [

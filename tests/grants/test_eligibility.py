@@ -11,7 +11,7 @@ from grants.eligibility import RULES, evaluate, evaluate_many, priority_score
 from grants.models import Application, Program
 from members.choices import OrgForm, ParentLevel, UnionStatus, WorkerGroup
 from members.models import Union
-from tests.factories import UnionFactory
+from tests.factories import UnionFactory, leave
 
 from .conftest import add_members, eligible_union, make_application, make_program
 
@@ -190,7 +190,7 @@ def test_evaluate_many_counts_only_active_members(cast):
     union = eligible_union(members=150)
     application = make_application(program, union)
     assert evaluate_many([application], on=ON)[application.pk][3].passed
-    union.members.filter(pk=union.members.first().pk).update(left_on=dt.date(2026, 1, 1))
+    leave(union.members.first(), dt.date(2026, 1, 1))
     application = Application.objects.select_related("program", "union").get(pk=application.pk)
     result = {c.rule: c for c in evaluate_many([application], on=ON)[application.pk]}
     assert not result["min_members"].passed

@@ -15,6 +15,7 @@ from grants.models import Allocation, Application, ApplicationTransition, Budget
 from grants.workflows import PROVINCIAL
 from members.choices import UnionStatus
 from members.models import Union
+from tests.factories import leave
 from unionfunds.core import clock
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.models import AuditEvent
@@ -218,7 +219,7 @@ def test_eligibility_is_rechecked_at_submit(stocked, program):
 def test_an_ineligible_application_cannot_be_approved(stocked, program):
     application = make_application(program, stocked.union_xihu, until=S.REVIEWED)
     # After the city's review the union lost a member and was suspended.
-    stocked.union_xihu.members.filter(pk=stocked.union_xihu.members.first().pk).update(left_on=dt.date(2026, 1, 5))
+    leave(stocked.union_xihu.members.first(), dt.date(2026, 1, 5))
     Union.objects.filter(pk=stocked.union_xihu.pk).update(status=UnionStatus.SUSPENDED)
     before = state_of(application)
     with pytest.raises(ApplicationError) as refusal:

@@ -19,7 +19,7 @@ from members.choices import OrgForm, UnionStatus, WorkerGroup
 from members.models import Member, Union
 from members.roster import COLUMNS
 from members.views import IMPORT_ERRORS_SHOWN
-from tests.factories import MemberFactory, UnionFactory
+from tests.factories import MemberFactory, UnionFactory, leave
 from unionfunds.core.identifiers import mask_id_number, mask_phone
 from unionfunds.core.models import AuditEvent
 
@@ -334,7 +334,7 @@ def test_roster_shows_masked_numbers_only(client, cast):
 def test_roster_active_and_all_tabs(client, cast):
     MemberFactory.create_batch(2, union=cast.union_xihu)
     gone = MemberFactory(union=cast.union_xihu, name="已离会者")
-    Member.objects.filter(pk=gone.pk).update(left_on="2025-01-01")
+    leave(gone, "2025-01-01")
     c = as_role(client, cast, "xihu")
     active = c.get(reverse("union-detail", args=[cast.union_xihu.pk]))
     assert "已离会者" not in html(active)
@@ -890,7 +890,7 @@ def test_home_query_count_does_not_grow(client, cast, django_assert_max_num_quer
 @pytest.mark.parametrize("role", ["province", "xihu", "officer"])
 def test_union_detail_query_count_does_not_grow(client, cast, django_assert_max_num_queries, members, role):
     MemberFactory.create_batch(members, union=cast.union_xihu)
-    Member.objects.filter(pk=Member.objects.order_by("pk").first().pk).update(left_on="2025-01-01")
+    leave(Member.objects.order_by("pk").first(), "2025-01-01")
     c = as_role(client, cast, role)
     with django_assert_max_num_queries(PAGE_QUERIES):
         response = c.get(reverse("union-detail", args=[cast.union_xihu.pk]))

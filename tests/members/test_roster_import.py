@@ -12,7 +12,7 @@ from django.test import override_settings
 from openpyxl import Workbook
 
 from members import fakes, roster, services
-from members.models import Member
+from members.models import Member, Union
 from unionfunds.core.models import AuditEvent
 
 
@@ -514,3 +514,38 @@ def test_xlsx_template_parses_back(cast):
     assert row.values["joined_on"] == dt.date(2024, 1, 15)
     assert row.values["group"] == "food_delivery"
     assert row.columns["id_number"] == "身份证号"
+
+
+# ---------------------------------------------------------------- the union's member count
+
+
+def count_of(union) -> int:
+    return Union.objects.get(pk=union.pk).member_count
+
+
+def test_member_count_follows_every_roster_change(cast):
+    """The count on the union (what lists, totals and the eligibility rule read) is always the number of
+    active members: after an import, a re-import, a refused file, a departure, a return and a new member."""
+    assert count_of(cast.union_xihu) == 0
+    rows = people(5)
+    assert run(cast, csv_bytes(CODES, rows)).ok
+    assert count_of(cast.union_xihu) == 5
+    assert run(cast, csv_bytes(CODES, rows)).ok  # the same file again changes nothing
+    assert count_of(cast.union_xihu) == 5
+    bad = [*people(3, prefix="q"), [*rows[0][:1], "330106199001011230", *rows[0][2:]]]
+    assert not run(cast, csv_bytes(CODES, bad)).ok
+    assert count_of(cast.union_xihu) == 5
+
+    member = Member.objects.filter(union=cast.union_xihu).order_by("pk").first()
+    services.member_update(member=member, data={"left_on": dt.date(2025, 1, 31)}, by=cast.officer)
+    assert count_of(cast.union_xihu) == 4
+    services.member_update(member=member, data={"left_on": None}, by=cast.officer)
+    assert count_of(cast.union_xihu) == 5
+    services.member_add(
+        union=cast.union_xihu,
+        data={"name": "新会员", "id_number": id_number("new"), "group": "courier", "joined_on": dt.date(2025, 3, 1)},
+        by=cast.xihu,
+    )
+    assert count_of(cast.union_xihu) == 6
+    assert count_of(cast.union_xihu) == Member.objects.active().filter(union=cast.union_xihu).count()
+    assert count_of(cast.union_yuhang) == 0  # other unions untouched
