@@ -17,7 +17,7 @@ minimum).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -25,7 +25,7 @@ from django.db.models import Count, Sum
 
 from grants.models import Allocation
 from members.choices import UnionStatus
-from members.models import Union
+from members.models import Region, Union
 
 from .choices import Grade
 from .models import EvaluationRound, SurveyResponse
@@ -114,31 +114,61 @@ def total_of(scores: dict[str, Decimal], weights: dict[str, Decimal]) -> Decimal
 
 
 def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
-    """Indicators of the area made of ``counties`` in ``round_``; five queries whatever the area."""
-    counties = list(counties)
+    """Indicators of the area made of ``counties`` in ``round_``; four queries whatever the area."""
+    return compute_areas(round_, {"area": list(counties)})["area"]
+
+
+def compute_areas(round_: EvaluationRound, areas: Mapping[str, Iterable[str]]) -> dict[str, Figures]:
+    """Indicators of several areas at once (e.g. the eleven cities of the province, or every county),
+    each given as its county codes; four queries whatever the number of areas."""
+    areas = {key: list(codes) for key, codes in areas.items()}
+    counties = sorted({code for codes in areas.values() for code in codes})
     year = round_.program.year
-    money = Allocation.objects.filter(program_id=round_.program_id, county_id__in=counties).aggregate(
-        allocated=Sum("amount"), spent=Sum("spent_amount")
-    )
-    # Money keeps its two places whatever the database returns for a SUM (SQLite drops them).
-    allocated = (money["allocated"] or ZERO).quantize(FEN)
-    spent = (money["spent"] or ZERO).quantize(FEN)
+    money = {
+        row["county_id"]: row
+        for row in Allocation.objects.filter(program_id=round_.program_id, county_id__in=counties)
+        .values("county_id")
+        .annotate(allocated=Sum("amount"), spent=Sum("spent_amount"))
+        .order_by()
+    }
     # Coverage counts unions subsidised that year by any program; the survey (S and its sample sizes)
     # concerns the unions of this round's program only: they are the ones that get a survey link.
     granted = set(
-        Allocation.objects.filter(year=year, county_id__in=counties).values_list("union_id", "program_id").distinct()
+        Allocation.objects.filter(year=year, county_id__in=counties)
+        .values_list("county_id", "union_id", "program_id")
+        .distinct()
     )
-    subsidised = {union_id for union_id, _ in granted}
-    surveyed = {union_id for union_id, program_id in granted if program_id == round_.program_id}
-    verified = (
-        Union.objects.filter(county_id__in=counties, status=UnionStatus.VERIFIED).exclude(covered_groups="").count()
+    verified = dict(
+        Union.objects.filter(county_id__in=counties, status=UnionStatus.VERIFIED)
+        .exclude(covered_groups="")
+        .values("county_id")
+        .annotate(n=Count("id"))
+        .values_list("county_id", "n")
+        .order_by()
     )
+    surveyed_all = {union_id for _county, union_id, program_id in granted if program_id == round_.program_id}
     per_union = {
         row["union_id"]: row
-        for row in SurveyResponse.objects.filter(round=round_, union_id__in=surveyed)
+        for row in SurveyResponse.objects.filter(round=round_, union_id__in=surveyed_all)
         .values("union_id")
         .annotate(n=Count("id"), points=Sum("score"))
+        .order_by()
     }
+    return {
+        key: _figures(round_, set(codes), money=money, granted=granted, verified=verified, per_union=per_union)
+        for key, codes in areas.items()
+    }
+
+
+def _figures(round_, codes: set[str], *, money, granted, verified, per_union) -> Figures:
+    # Money keeps its two places whatever the database returns for a SUM (SQLite drops them).
+    allocated = sum((money[c]["allocated"] or ZERO for c in codes if c in money), ZERO).quantize(FEN)
+    spent = sum((money[c]["spent"] or ZERO for c in codes if c in money), ZERO).quantize(FEN)
+    subsidised = {union_id for county, union_id, _program in granted if county in codes}
+    surveyed = {
+        union_id for county, union_id, program_id in granted if county in codes and program_id == round_.program_id
+    }
+    verified_count = sum(verified.get(c, 0) for c in codes)
     flags: list[str] = []
 
     utilization = None
@@ -150,18 +180,19 @@ def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
         flags.append("no_allocations")
 
     coverage = None
-    if verified:
-        coverage = (Decimal(len(subsidised)) / verified).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
-        score_c = score(HUNDRED * min(Decimal(1), Decimal(len(subsidised)) / verified / round_.coverage_target))
+    if verified_count:
+        coverage = (Decimal(len(subsidised)) / verified_count).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+        score_c = score(HUNDRED * min(Decimal(1), Decimal(len(subsidised)) / verified_count / round_.coverage_target))
     else:
         score_c = score(ZERO)
         flags.append("no_verified_unions")
 
-    responses = sum(r["n"] for r in per_union.values())
+    answered = [per_union[u] for u in surveyed if u in per_union]
+    responses = sum(r["n"] for r in answered)
     satisfaction = None
     if responses:
         # Integer sums, not a database average (a float on SQLite): the mean is exact before rounding.
-        total_points = sum(int(r["points"]) for r in per_union.values())
+        total_points = sum(int(r["points"]) for r in answered)
         satisfaction = score(Decimal(total_points) / responses)
         score_s = satisfaction
     else:
@@ -190,11 +221,23 @@ def compute(round_: EvaluationRound, counties: Iterable[str]) -> Figures:
         allocated=allocated,
         spent=spent,
         subsidised_unions=len(subsidised),
-        verified_unions=verified,
+        verified_unions=verified_count,
         responses=responses,
         small_samples=small,
         flags=flags,
     )
+
+
+def city_figures(round_: EvaluationRound, province: Region) -> list[dict]:
+    """The province's cities with their indicators, best first (four queries for all of them)."""
+    cities = list(Region.objects.filter(parent=province).order_by("code"))
+    children: dict[str, list[str]] = {c.code: [] for c in cities}
+    for code, parent in Region.objects.filter(parent__in=cities).values_list("code", "parent_id"):
+        children[parent].append(code)
+    figures = compute_areas(round_, children)
+    rows = [{"city": city, "figures": figures[city.code]} for city in cities]
+    rows.sort(key=lambda r: r["figures"].total_score, reverse=True)
+    return rows
 
 
 FLAG_LABELS = {

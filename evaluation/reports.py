@@ -20,7 +20,6 @@ from django.db.models import Count
 from django.template.loader import render_to_string
 
 from grants.models import Allocation
-from members.models import Region
 from unionfunds.core import charts, clock
 from unionfunds.core.money import to_chinese_capital
 
@@ -67,13 +66,15 @@ def _assessment_rows(round_, counties: list[str]) -> list[dict]:
         a.county_id: a
         for a in SelfAssessment.objects.filter(round=round_, county_id__in=counties).select_related("county__parent")
     }
+    drafts = [code for code, a in assessments.items() if a.status == AssessmentStatus.DRAFT]
+    live_figures = indicators.compute_areas(round_, {code: [code] for code in drafts})
     rows = []
     for code in counties:
         a = assessments.get(code)
         if a is None:
             continue
         if a.status == AssessmentStatus.DRAFT:
-            live = indicators.compute(round_, [code])
+            live = live_figures[code]
             scores, total, frozen = live.scores(), live.total_score, False
             rates = (live.utilization_rate, live.coverage_rate, live.satisfaction)
         else:
@@ -176,12 +177,7 @@ def report_context(job: ReportJob) -> dict:
             width=640,
         )
     else:
-        cities = list(Region.objects.filter(parent=region).order_by("code"))
-        city_rows = []
-        for city in cities:
-            f = indicators.compute(round_, counties_under(city))
-            city_rows.append({"city": city, "figures": f})
-        city_rows.sort(key=lambda r: r["figures"].total_score, reverse=True)
+        city_rows = indicators.city_figures(round_, region)
         county_rows = sorted(_assessment_rows(round_, counties), key=lambda r: r["final"] or Decimal(0), reverse=True)
         checks = list(
             SpotCheck.objects.filter(draw__round=round_)

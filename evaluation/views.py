@@ -132,11 +132,7 @@ def overview(request):
             }
         )
         if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR) and user.region and user.region.level == "province":
-            city_rows = [
-                {"city": city, "figures": indicators.compute(round_, services.counties_under(city))}
-                for city in Region.objects.filter(parent=user.region).order_by("code")
-            ]
-            city_rows.sort(key=lambda r: r["figures"].total_score, reverse=True)
+            city_rows = indicators.city_figures(round_, user.region)
             context["city_rows"] = city_rows
             context["city_chart"] = charts.bar_chart(
                 [r["city"].name for r in city_rows],

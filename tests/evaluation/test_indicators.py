@@ -223,3 +223,27 @@ def test_figures_follow_the_recorded_data(answered, world):
     assert before.utilization_rate == D("0.5500")
     assert after.utilization_rate == D("0.6000")  # 60,000 / 100,000
     assert after.score_utilization == D("60.00")
+
+
+def test_many_areas_at_once_give_the_figures_of_each_area_alone(answered, django_assert_max_num_queries):
+    """What the province page and report use: every city (and single counties) in one go, same figures."""
+    areas = {
+        "hangzhou": counties_of(HANGZHOU),
+        "xihu": [XIHU],
+        "yuhang_and_yinzhou": [YUHANG, YINZHOU],
+        "province": services.counties_under(Region.objects.get(code=PROVINCE)),
+        "nowhere": [],
+    }
+    with django_assert_max_num_queries(4):
+        together = indicators.compute_areas(answered, areas)
+    for key, codes in areas.items():
+        assert together[key] == indicators.compute(answered, codes), key
+
+
+def test_city_figures_rank_the_eleven_cities_in_a_fixed_number_of_queries(answered, django_assert_max_num_queries):
+    with django_assert_max_num_queries(7):  # cities, their counties, the round's program, four for the figures
+        rows = indicators.city_figures(answered, Region.objects.get(code=PROVINCE))
+    assert len(rows) == 11
+    assert [r["figures"].total_score for r in rows] == sorted((r["figures"].total_score for r in rows), reverse=True)
+    hangzhou = next(r for r in rows if r["city"].code == HANGZHOU)
+    assert hangzhou["figures"] == indicators.compute(answered, counties_of(HANGZHOU))
