@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium gettext
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format check-deploy sysdeps venv migrate seed worker messages clean
+.PHONY: help run test bench lint format check-deploy sysdeps venv migrate seed worker messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ test: sysdeps venv .env ## install what is missing and run lint + the whole suit
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv .env ## province-scale benchmark on PostgreSQL (own database, seeded once): docs/benchmarks.md, bench/results.json
+	scripts/bench $(BENCH_ARGS)
 
 lint: venv ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -61,7 +61,7 @@ class CodeNameSerializer(serializers.Serializer):
 
 
 class AllocationSchema(serializers.Serializer):
-    """Documentation of the row shape; rows are built by ``allocations.allocation_row``."""
+    """Documentation of the row shape; rows are built by ``allocations.page_rows``."""
 
     id = serializers.IntegerField()
     program = serializers.IntegerField()
@@ -161,8 +161,8 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             response = HttpResponse(body, content_type=content_type)
             response["Content-Disposition"] = f'attachment; filename="allocations-{stamp}.{export}"'
             return response
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response([allocations.allocation_row(a) for a in page])
+        page = self.paginator.paginate_sliced(queryset, request, view=self)
+        return self.get_paginated_response(allocations.page_rows(allocations.list_values(page)))
 
     def retrieve(self, request, *args, **kwargs):
         allocation = self.get_object()

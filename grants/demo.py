@@ -14,6 +14,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from members.demo import UNIONS as DEMO_UNIONS
 from members.models import Union, User
 from unionfunds.core import clock
 
@@ -139,7 +140,9 @@ def seed_grants(seed: int = 2022) -> None:
         closes=dt.date(today.year, 12, 31),
         quotas={},
     )
-    unions = list(Union.objects.filter(status="verified").select_related("county").order_by("id"))
+    # The demo's own unions only: on a province-scale database the other 5,000 have their own story.
+    demo_names = [row[1] for row in DEMO_UNIONS]
+    unions = list(Union.objects.filter(status="verified", name__in=demo_names).select_related("county").order_by("id"))
     # 2022: most approved, the last one rejected, one left with the city.
     outcomes_2022 = [ApplicationStatus.APPROVED] * (len(unions) - 2) + [
         ApplicationStatus.REVIEWED,

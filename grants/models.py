@@ -239,7 +239,8 @@ class Attachment(models.Model):
 
 class AllocationQuerySet(models.QuerySet):
     def for_user(self, user):
-        return self.filter(scope_q(user, county="county", union="union"))
+        # ``city`` is copied from the union's county at approval, so it is the same scope in fewer joins.
+        return self.filter(scope_q(user, county="county", union="union", city="city"))
 
 
 class Allocation(models.Model):

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import InvalidPage
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -29,6 +30,21 @@ class Pagination(PageNumberPagination):
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise exceptions.ValidationError({"page_size": [_("必须是 1 到 500 之间的整数。")]})
         return size
+
+    def paginate_sliced(self, queryset, request, view=None):
+        """Like ``paginate_queryset``, but the page comes back as an unevaluated slice of ``queryset``, so a
+        hot list can read it as plain values. The count is that of ``queryset`` (its joins for display,
+        ``select_related``, are left out of it)."""
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            message = self.invalid_page_message.format(page_number=page_number, message=str(exc))
+            raise exceptions.NotFound(message) from None
+        self.display_page_controls = paginator.num_pages > 1 and self.template is not None
+        return self.page.object_list
 
 
 def validation_error_to_dict(error: DjangoValidationError) -> dict | list:
