@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ HEADER_ALIASES.update({"身份证号码": "id_number", "手机号码": "phone", 
 FILE_LANGUAGE = "zh-hans"
 GENDER_ALIASES = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -69,6 +71,11 @@ def _date(value: Any) -> dt.date | str | None:
     text = _text(value)
     if not text:
         return None
+    if ISO_DATE.fullmatch(text):  # the common spelling, read fast (100,000 rows)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return text
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()

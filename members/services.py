@@ -12,13 +12,14 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from unionfunds.core.audit import audit_record, snapshot
+from unionfunds.core.bulk import insert_rows
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.identifiers import (
     gender_from_id_number,
@@ -214,10 +215,12 @@ def _active_elsewhere(hashes: Iterable[str], union: Union) -> dict[str, str]:
     """ID hash -> name of the other union where that person is an active member."""
     found: dict[str, str] = {}
     hashes = list(hashes)
-    for start in range(0, len(hashes), 900):
+    chunk = connection.features.max_query_params or 20_000  # SQLite caps the parameters of a query
+    chunk = min(chunk - 10, 20_000)
+    for start in range(0, len(hashes), chunk):
         rows = (
             Member.objects.active()
-            .filter(id_number_hash__in=hashes[start : start + 900])
+            .filter(id_number_hash__in=hashes[start : start + chunk])
             .exclude(union=union)
             .values_list("id_number_hash", "union__name")
         )
@@ -229,6 +232,11 @@ def _elsewhere_message(other_union: str) -> str:
     return _("此人已是「%(union)s」的在册会员，一人只能在全省一个工会在册；请先在原工会办理离会。") % {
         "union": other_union
     }
+
+
+# Looked up once per row of a 100,000-row roster: as sets, not the enums' lists built on every access.
+GENDER_CODES = frozenset(Gender.values)
+GROUP_CODES = frozenset(WorkerGroup.values)
 
 
 def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,7 +254,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             out["id_number_masked"] = mask_id_number(number)
             derived = gender_from_id_number(number)
             gender = data.get("gender") or derived
-            if gender not in Gender.values:
+            if gender not in GENDER_CODES:
                 errors["gender"] = _("性别应为 M（男）或 F（女）。")
             elif gender != derived:
                 errors["gender"] = _("性别与身份证号第 17 位不符。")
@@ -254,7 +262,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         except ValidationError as exc:
             errors["id_number"] = exc.messages[0]
     elif data.get("gender"):
-        if data["gender"] not in Gender.values:
+        if data["gender"] not in GENDER_CODES:
             errors["gender"] = _("性别应为 M（男）或 F（女）。")
         out["gender"] = data["gender"]
     phone = str(data.get("phone") or "").strip()
@@ -265,7 +273,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             errors["phone"] = exc.messages[0]
     out["phone"] = phone
     group = data.get("group")
-    if group not in WorkerGroup.values:
+    if group not in GROUP_CODES:
         errors["group"] = _("未知的群体「%(group)s」，可选：%(choices)s。") % {
             "group": group,
             "choices": choices_text(WorkerGroup.choices),
@@ -378,6 +386,7 @@ class RosterImportResult:
 
 
 ROSTER_COMPARED = ["name", "gender", "phone", "group", "platform", "joined_on"]
+ROSTER_NEW = ["name", "id_number_hash", "id_number_masked", "gender", "phone", "group", "platform", "joined_on"]
 
 
 @transaction.atomic
@@ -429,13 +438,13 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
         return result
 
     existing = {m.id_number_hash: m for m in Member.objects.select_for_update().filter(union=union)}
-    to_create: list[Member] = []
+    to_create: list[tuple] = []
     to_update: list[Member] = []
     now = timezone.now()
     for _row, fields in rows:
         member = existing.get(fields["id_number_hash"])
         if member is None:
-            to_create.append(Member(union=union, created_at=now, updated_at=now, **fields))
+            to_create.append((union.pk, *(fields[name] for name in ROSTER_NEW), now, now))
             continue
         changed = False
         for name in ROSTER_COMPARED:
@@ -447,7 +456,8 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
             to_update.append(member)
     try:
         with transaction.atomic():
-            Member.objects.bulk_create(to_create, batch_size=2000)
+            # Rows validated above, written in bulk (COPY on PostgreSQL): a 100,000-row file in seconds.
+            insert_rows(Member, ["union_id", *ROSTER_NEW, "created_at", "updated_at"], to_create)
             if to_update:
                 Member.objects.bulk_update(to_update, [*ROSTER_COMPARED, "updated_at"], batch_size=1000)
     except IntegrityError:

@@ -1,4 +1,5 @@
-"""Fast inserts of many rows for the data generators (``seed_demo --scale province``), never for user input.
+"""Fast inserts of many rows: the data generators (``seed_demo --scale province``) and roster imports, whose
+rows the service has validated before.
 
 ``insert_rows(model, fields, rows)`` writes tuples of Python values in the order of ``fields``: with
 PostgreSQL's COPY (an order of magnitude faster than INSERTs for hundreds of thousands of rows), with
@@ -57,7 +58,8 @@ def _copy(model, columns, rows: Iterable[tuple]) -> int:
                 buffer.write("\t".join(_copy_value(v, c) for v, c in zip(row, columns, strict=True)))
                 buffer.write("\n")
             buffer.seek(0)
-            cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", buffer)
+            with connection.wrap_database_errors:  # IntegrityError etc. as Django's, like any other query
+                cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", buffer)
             total += len(batch)
     return total
 

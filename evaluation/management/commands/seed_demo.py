@@ -14,7 +14,7 @@ a database that already has it is left alone (the ``seed.province`` audit event 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 
 from evaluation.demo import seed_evaluation
 from evaluation.scale import seed_rounds
@@ -84,3 +84,8 @@ class Command(BaseCommand):
                     "steps": steps,
                 },
             )
+        if connection.vendor == "postgresql":
+            # Fresh statistics: without them the planner still believes the tables hold a few thousand
+            # rows and picks plans that are slow at 823,000 (autovacuum would get there, later).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
