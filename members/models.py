@@ -44,6 +44,8 @@ class Region(models.Model):
                 name="region_parent_unless_province",
             ),
             models.CheckConstraint(condition=Q(code__regex=r"^\d{6}$"), name="region_code_six_digits"),
+            # One provincial federation per installation: the province's subtree is everything (scope.py).
+            models.UniqueConstraint(fields=["level"], condition=Q(level="province"), name="region_one_province"),
         ]
 
     def __str__(self) -> str:

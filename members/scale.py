@@ -105,7 +105,7 @@ def staff_accounts() -> int:
 
 
 def _county_quotas(rng: random.Random, total: int) -> dict[str, int]:
-    """Unions per county: cities by population, counties within a city unevenly (log-normal), at least 12."""
+    """Unions per county: cities by population, counties within a city unevenly (log-normal), at least a few."""
     counties = defaultdict(list)
     for code, parent in Region.objects.filter(level=RegionLevel.COUNTY).values_list("code", "parent_id"):
         counties[parent].append(code)
@@ -115,10 +115,12 @@ def _county_quotas(rng: random.Random, total: int) -> dict[str, int]:
         for code, w in zip(sorted(codes), spread, strict=True):
             weights[code] = CITY_WEIGHTS[city] * w / sum(spread)
     scale = total / sum(weights.values())
-    quotas = {code: max(12, round(w * scale)) for code, w in sorted(weights.items())}
+    floor = min(12, total // (2 * len(weights)))  # every county has some unions (12 at province scale)
+    quotas = {code: max(floor, round(w * scale)) for code, w in sorted(weights.items())}
     # Hand the rounding difference to the largest counties so the total is exact.
-    for code in sorted(quotas, key=lambda c: -quotas[c])[: abs(total - sum(quotas.values()))]:
-        quotas[code] += 1 if total > sum(quotas.values()) else -1
+    diff = total - sum(quotas.values())
+    for code in sorted(quotas, key=lambda c: -quotas[c])[: abs(diff)]:
+        quotas[code] += 1 if diff > 0 else -1
     return quotas
 
 

@@ -1,7 +1,8 @@
 """The scope rule of SPEC §1, written once.
 
-A user sees and acts only on objects inside their region's subtree: the province sees everything
-under it, a city its counties, a county its own unions, a union officer their own union. Each model's
+A user sees and acts only on objects inside their region's subtree: the province everything under
+it (which is everything: one province per installation), a city its counties, a county its own
+unions, a union officer their own union. Each model's
 ``for_user`` turns this into a filter by giving the path from the model to its county region and,
 where it has one, to its union. Objects outside the scope are simply not in the queryset, so views
 that fetch through it answer 404 and lists never show them.
@@ -12,6 +13,9 @@ from django.db.models import Q
 from .choices import RegionLevel, Role
 
 NOTHING = Q(pk__in=[])
+# The province's scope. There is exactly one province per installation (``region_one_province``), so its
+# subtree holds every region: no filter, and no joins up the region tree for the busiest users.
+EVERYTHING = Q()
 
 
 def scope_q(user, *, county: str, union: str | None = None, city: str | None = None) -> Q:
@@ -34,9 +38,7 @@ def scope_q(user, *, county: str, union: str | None = None, city: str | None = N
         return Q(**{f"{county}_id": region.code}) if not county.endswith("_id") else Q(**{county: region.code})
     if region.level == RegionLevel.CITY:
         return Q(**{f"{city}_id": region.code}) if city else Q(**{f"{county}__parent_id": region.code})
-    if city:
-        return Q(**{f"{city}__parent_id": region.code})
-    return Q(**{f"{county}__parent__parent_id": region.code})
+    return EVERYTHING  # the one province (a constraint on Region): every object is in its subtree
 
 
 def region_scope_q(user, *, path: str = "") -> Q:
@@ -49,6 +51,8 @@ def region_scope_q(user, *, path: str = "") -> Q:
     region = user.region
     if region is None:
         return NOTHING
+    if region.level == RegionLevel.PROVINCE:
+        return EVERYTHING
     return (
         Q(**{f"{prefix}code": region.code})
         | Q(**{f"{prefix}parent_id": region.code})

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 
 from members import demo as seed_demo
 from members import services
@@ -232,3 +233,11 @@ def test_seed_demo_is_idempotent_and_prints_the_demo_accounts():
     assert sizes == {row[1]: row[5] for row in seed_demo.UNIONS}
     # One active membership per person across the whole demo province.
     assert Member.objects.active().values("id_number_hash").distinct().count() == first["members"]
+
+
+@pytest.mark.django_db
+def test_there_is_one_province_per_installation(regions):
+    """The province's scope is everything (members/scope.py) because the database holds one province."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Region.objects.create(code="320000", name="江苏省", level=RegionLevel.PROVINCE, federation_name="江苏省总工会")
+    assert Region.objects.filter(level=RegionLevel.PROVINCE).count() == 1
