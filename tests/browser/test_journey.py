@@ -522,9 +522,10 @@ def province_spot_checks_and_reports(s: Story) -> Path:
     expect(s.messages()).to_contain_text("已记录抽查结果")
     expect(checks).to_contain_text("88.20")
 
-    page.get_by_role("button", name="生成全省综合评价报告").click()
+    # Eager Celery: the request renders the PDF before it answers, which takes a while on a loaded machine.
+    page.get_by_role("button", name="生成全省综合评价报告").click(timeout=90_000)
     download = page.locator("#jobs").get_by_role("link", name="下载 PDF")
-    expect(download).to_be_visible(timeout=60_000)
+    expect(download).to_be_visible(timeout=90_000)
     s.shot("province-reports")
     with page.expect_download() as info:
         download.click()
