@@ -348,12 +348,17 @@ def report_request(request, pk: int):
 
 @login_required
 def report_download(request, pk: int):
-    job = get_object_or_404(ReportJob.objects.for_user(request.user).select_related("version"), pk=pk)
+    job = get_object_or_404(ReportJob.objects.for_user(request.user).select_related("version", "region"), pk=pk)
     version = getattr(job, "version", None)
     if job.status != JobStatus.DONE or version is None:
         raise Http404
     response = FileResponse(version.file.open("rb"), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="report-{job.kind}-{job.region_id}-v{version.number}.pdf"'
+    # ASCII name for old clients, the Chinese one (全省综合评价报告-浙江省-v1.pdf) for the rest.
+    name = f"{job.get_kind_display()}-{job.region.name}-v{version.number}.pdf"
+    response["Content-Disposition"] = (
+        f'inline; filename="report-{job.kind}-{job.region_id}-v{version.number}.pdf"; '
+        f"filename*=UTF-8''{quote(name, safe='')}"
+    )
     return response
 
 

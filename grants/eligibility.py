@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.choices import OrgForm, ParentLevel, UnionStatus
 from members.models import Union
@@ -35,6 +35,16 @@ RULES = (
     "min_committee",
     "single_application",
 )
+# What the pages call each rule (the codes are the API's contract, not words for a clerk).
+RULE_LABELS = {
+    "verified": gettext_lazy("已核实"),
+    "new_economy_groups": gettext_lazy("覆盖新就业形态群体"),
+    "level": gettext_lazy("县级及以下"),
+    "min_members": gettext_lazy("会员人数"),
+    "chair_elected": gettext_lazy("主席依法选举"),
+    "min_committee": gettext_lazy("工会骨干人数"),
+    "single_application": gettext_lazy("每个项目限申请一次"),
+}
 PREFERRED_FORMS = {OrgForm.REGIONAL_FEDERATION, OrgForm.INDUSTRY_FEDERATION, OrgForm.JOINT_UNION}
 DEFAULT_PARENT_LEVELS = [ParentLevel.COUNTY.value, ParentLevel.TOWNSHIP.value]
 
@@ -47,6 +57,10 @@ class Check:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def label(self) -> str:
+        return str(RULE_LABELS.get(self.rule, self.rule))
 
 
 def term_ends_on(elected_on: dt.date, years: int) -> dt.date:

@@ -82,6 +82,12 @@ def queue(request):
     else:
         rows = rows.none()
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # Open applications show today's checks, as their page does (the union may have been verified since
+    # the last transition recorded ``eligible``); decided ones keep what was recorded at the decision.
+    open_rows = [a for a in page if a.status not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)]
+    live = eligibility.evaluate_many(open_rows, on=clock.today())
+    for a in page:
+        a.shown_eligible = all(c.passed for c in live[a.pk]) if a.pk in live else a.eligible
     query = params.copy()
     query.pop("page", None)
     status_counts = selectors.queue_counts(user, program=program)
@@ -135,6 +141,8 @@ def application_detail(request, pk: int):
             "checks": checks,
             "eligible": all(c.passed for c in checks),
             "actions": actions,
+            "can_decide": any(name in DECISIONS for name, _label in actions),
+            "waiting_for": None if actions else _waiting_for(program, application.status),
             "action_form": ActionForm(initial={"approved_amount": _suggested_amount(application, budget)}),
             "budget": budget,
             "can_edit": permissions.can_edit_application(user, application)[0],
@@ -143,6 +151,17 @@ def application_detail(request, pk: int):
             "allocation": getattr(application, "allocation", None) if application.status == "approved" else None,
         },
     )
+
+
+def _waiting_for(program, status: str) -> str | None:
+    """Who acts next on an application in ``status``, read from the workflow table (e.g. 市总工会)."""
+    roles = {
+        role
+        for t in workflow_for(program).transitions
+        if t.source == status and t.action != "return"
+        for role in t.roles
+    }
+    return _("或").join(str(Role(r).label) for r in sorted(roles)) if roles else None
 
 
 @login_required

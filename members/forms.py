@@ -111,5 +111,25 @@ class RosterImportForm(forms.Form):
     )
 
 
+class UnionAccountForm(forms.Form):
+    username = forms.CharField(
+        label=_("账号"), max_length=150, help_text=_("字母、数字或 @ . + - _，例如 xixi_union；登录时区分大小写")
+    )
+    password = forms.CharField(
+        label=_("初始密码"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("至少 10 位，含大小写字母、数字、符号中的三类；请当面或电话告知工会负责人，首次登录后由其修改"),
+    )
+    password_confirm = forms.CharField(
+        label=_("再次输入初始密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password_confirm") and data["password"] != data["password_confirm"]:
+            self.add_error("password_confirm", _("两次输入的密码不一致。"))
+        return data
+
+
 class TransitionForm(forms.Form):
     comment = forms.CharField(label=_("意见"), max_length=1000, required=False, widget=forms.TextInput)

@@ -37,6 +37,15 @@ def can_manage_roster(user, union) -> Decision:
     return False, _("只有本工会或所在县（市、区）总工会可以维护会员名册。")
 
 
+def can_open_union_account(user, union) -> Decision:
+    # The county that registered the union hands its officer a login (there is no self sign-up).
+    if union.status == UnionStatus.DISSOLVED:
+        return False, _("已撤销的工会不能开设账号。")
+    if user.role == Role.COUNTY_STAFF:
+        return OK
+    return False, _("只有所在县（市、区）总工会可以为基层工会开设账号。")
+
+
 def can_view_audit(user) -> Decision:
     # Audit events are not regional: only province-level staff and auditors read the whole trail.
     if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR) and user.region and user.region.level == RegionLevel.PROVINCE:

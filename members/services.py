@@ -584,6 +584,26 @@ def user_create(
 
 
 @transaction.atomic
+def union_account_open(*, union: Union, username: str, password: str, by: User) -> User:
+    """A union officer's account, opened by the union's county staff with an initial password."""
+    union = _in_scope(Union, union.pk, by)
+    _deny(permissions.can_open_union_account(by, union))
+    return user_create(username=username, role=Role.UNION_OFFICER, password=password, union_id=union.pk, by=by)
+
+
+@transaction.atomic
+def password_change(*, user: User, password: str, by: User) -> User:
+    """Set a user's own new password (the form has checked the old one and the validators)."""
+    if by.pk != user.pk:
+        raise PermissionDenied(_("只能修改自己的密码。"))
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(action="user.password_change", obj=user, by=by, after={})
+    return user
+
+
+@transaction.atomic
 def account_unlock(*, username: str, by: User) -> int:
     """Clear the failed logins that locked an account (django-axes), for an account in the user's scope."""
     _deny(permissions.can_unlock_accounts(by))

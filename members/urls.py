@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/password/", views.password_change, name="password-change"),
     path("accounts/locked/", views.locked_accounts, name="locked-accounts"),
     path("audit/", views.audit_log, name="audit-log"),
     path("unions/", views.union_list, name="union-list"),
@@ -16,6 +17,7 @@ urlpatterns = [
         views.union_transition,
         name="union-transition",
     ),
+    path("unions/<int:pk>/accounts/new/", views.union_account_create, name="union-account-create"),
     path("unions/<int:pk>/members/import/", views.roster_import, name="roster-import"),
     path("unions/<int:pk>/members/new/", views.member_add, name="member-add"),
     path("unions/<int:pk>/members/<int:member_pk>/leave/", views.member_leave, name="member-leave"),

@@ -8,11 +8,14 @@ from collections import Counter
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +27,7 @@ from unionfunds.core.models import AuditEvent
 from . import permissions, services
 from .choices import OrgForm, RegionLevel, Role, UnionStatus, WorkerGroup
 from .filters import UnionFilter
-from .forms import MemberForm, MemberLeaveForm, RosterImportForm, TransitionForm, UnionForm
+from .forms import MemberForm, MemberLeaveForm, RosterImportForm, TransitionForm, UnionAccountForm, UnionForm
 from .models import Member, Region, Union, User
 from .roster import COLUMNS, template_csv, template_xlsx
 from .workflows import UNION_ACTION_LABELS, UNION_WORKFLOW
@@ -166,6 +169,10 @@ def union_detail(request, pk: int):
             "transition_form": TransitionForm(),
             "can_edit": permissions.can_edit_union(request.user, union)[0],
             "can_manage_roster": permissions.can_manage_roster(request.user, union)[0],
+            "can_open_account": permissions.can_open_union_account(request.user, union)[0],
+            "accounts": User.objects.for_user(request.user).filter(union=union).order_by("username")
+            if request.user.role in (Role.COUNTY_STAFF, Role.UNION_OFFICER)
+            else [],
         },
     )
 
@@ -252,6 +259,34 @@ def union_transition(request, pk: int, action: str):
     for error in form.non_field_errors():
         messages.error(request, error)
     return redirect("union-detail", pk=pk)
+
+
+@login_required
+def union_account_create(request, pk: int):
+    union = _union_or_404(request, pk)
+    allowed, reason = permissions.can_open_union_account(request.user, union)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect("union-detail", pk=pk)
+    form = UnionAccountForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        account = call_service(
+            form,
+            lambda: services.union_account_open(
+                union=union,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                by=request.user,
+            ),
+        )
+        if account is not None:
+            messages.success(
+                request,
+                _("已为「%(union)s」开设账号「%(username)s」。请将账号和初始密码告知工会负责人，首次登录后修改密码。")
+                % {"union": union.name, "username": account.username},
+            )
+            return redirect(f"{reverse('union-detail', args=[pk])}#accounts")
+    return render(request, "members/union_account_form.html", {"union": union, "form": form})
 
 
 @login_required
@@ -345,6 +380,24 @@ def member_leave(request, pk: int, member_pk: int):
         for error in errors:
             messages.error(request, error)
     return redirect("union-detail", pk=pk)
+
+
+@login_required
+def password_change(request):
+    """Change one's own password (the old one first; the project's password rules apply)."""
+    form = PasswordChangeForm(request.user, _posted(request))
+    if request.method == "POST" and form.is_valid():
+        user = call_service(
+            form,
+            lambda: services.password_change(
+                user=request.user, password=form.cleaned_data["new_password1"], by=request.user
+            ),
+        )
+        if user is not None:
+            update_session_auth_hash(request, user)  # stay logged in on this device
+            messages.success(request, _("密码已修改，下次登录请使用新密码。"))
+            return redirect("home")
+    return render(request, "registration/password_change.html", {"form": form})
 
 
 @login_required

@@ -63,18 +63,21 @@ def site(live_server, transactional_db, page):
 
 @pytest.fixture
 def shot(request, page):
-    """``shot("name")`` saves a full-page screenshot as test-artifacts/browser/<test>/<NN>-<name>.png."""
+    """``shot("name")`` saves a full-page screenshot as test-artifacts/browser/<test>/<NN>-<name>.png;
+    ``shot("name", target=other_page)`` takes it of another page (a second context, e.g. a phone);
+    ``full_page=False`` keeps only the viewport (pages far longer than a screen)."""
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
     counter = iter(range(1, 100))
 
-    def take(name: str) -> Path:
+    def take(name: str, target=None, full_page: bool = True) -> Path:
         path = folder / f"{next(counter):02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (target or page).screenshot(path=str(path), full_page=full_page)
         return path
 
+    take.folder = folder
     return take
 
 

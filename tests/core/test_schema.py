@@ -8,3 +8,11 @@ def test_the_openapi_schema_generates_without_warnings(tmp_path):
     text = target.read_text()
     for path in ("/api/v1/unions/", "/api/v1/allocations/", "/api/v1/self-assessments/", "/api/v1/reports/"):
         assert path in text
+
+
+def test_the_interactive_docs_load_nothing_from_outside(client, django_user_model):
+    # Government networks are often closed: Swagger UI comes from our own static files, not a CDN.
+    client.force_login(django_user_model.objects.create_user("reader", password="x"))
+    page = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+    assert "cdn." not in page and "https://" not in page

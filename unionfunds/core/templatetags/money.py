@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 
@@ -19,6 +19,13 @@ def money(value) -> str:
     """60000 -> 60,000.00 (thousands separators, two places)."""
     amount = _decimal(value)
     return "" if amount is None else format_money(amount)
+
+
+@register.filter
+def percent(value) -> str:
+    """0.8400 -> 84.00% (a rate of four places shown exactly); None -> —."""
+    rate = _decimal(value) if value is not None else None
+    return "—" if rate is None else f"{(rate * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"
 
 
 @register.filter

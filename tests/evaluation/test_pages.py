@@ -1,0 +1,35 @@
+"""What the evaluation pages show a clerk (fixes found walking the journey, issue 7): rates as
+percentages, the report downloaded under a Chinese name, the evidence above the narrative."""
+
+from urllib.parse import quote
+
+import pytest
+from django.urls import reverse
+
+from evaluation import reports, services
+
+from .conftest import XIHU, assessment
+
+pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
+
+
+def test_the_self_assessment_shows_rates_as_percentages(client, answered, cast):
+    client.force_login(cast.xihu)
+    page = client.get(reverse("assessment-detail", args=[assessment(answered, XIHU).pk])).content.decode()
+    figures = page[page.index('id="figures"') : page.index("</table>", page.index('id="figures"'))]
+    assert "55.00%" in figures and "25.00%" in figures  # U = 0.5500, C = 0.2500
+    assert "0.5500" not in figures
+    # Evidence comes first: uploading it reloads the page, which would lose a narrative typed above it.
+    assert page.index('id="evidence"') < page.index('id="submit-form"')
+
+
+def test_the_report_downloads_under_its_chinese_name(client, bare_round, cast):
+    job, _ = services.report_request(kind="county", round_=bare_round, region=XIHU, by=cast.xihu)
+    reports.generate(job.pk)
+    client.force_login(cast.xihu)
+    response = client.get(reverse("report-download", args=[job.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    disposition = response["Content-Disposition"]
+    assert f'filename="report-county-{XIHU}-v1.pdf"' in disposition
+    assert quote("县级自评报告-西湖区-v1.pdf") in disposition
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
