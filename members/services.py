@@ -138,9 +138,15 @@ def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> N
 
 def _save_union(union: Union) -> None:
     union.full_clean()
+    # member_count belongs to the roster services: a profile save never writes it back.
+    fields = (
+        None
+        if union._state.adding
+        else [f.attname for f in Union._meta.concrete_fields if not f.primary_key and f.name != "member_count"]
+    )
     try:
         with transaction.atomic():
-            union.save()
+            union.save(update_fields=fields)
     except IntegrityError:
         # The unique constraint caught a concurrent registration of the same code.
         raise ValidationError({"credit_code": _("该统一社会信用代码已被登记。")}) from None
