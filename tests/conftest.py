@@ -80,6 +80,11 @@ class Cast:
 
 @pytest.fixture
 def cast(regions) -> Cast:
+    return build_cast()
+
+
+def build_cast() -> Cast:
+    """The cast itself (the regions must be loaded); also used by fixtures of wider scope."""
     union_xihu = UnionFactory(name="西溪街道新就业形态联合工会", county_id="330106")
     union_xihu_other = UnionFactory(name="西湖区快递行业工会联合会", county_id="330106")
     union_yuhang = UnionFactory(name="余杭区外卖配送员工会联合会", county_id="330110")
