@@ -81,6 +81,7 @@ from unionfunds.core.models import AuditEvent
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  # whitenoise, no collectstatic
 
 PASSWORD = "Test-pass-2026"  # make_user's
+NEW_PASSWORD = "Qz7!matrix-Pw"  # passes the project's password rules
 
 # ---------------------------------------------------------------- who, and where the object is
 
@@ -200,6 +201,8 @@ MAY = {
     "report.request": STAFF | AUDITORS,  # a report is how an auditor reads an evaluation
     "survey.invite": EVERYONE,  # the survey link of a union anyone in scope may print
     "accounts.unlock": STAFF,  # README: federation staff unlock accounts of their scope
+    "accounts.password": EVERYONE,  # everyone changes their own password (等保 2.0)
+    "union.account": {COUNTY},  # README: the county opens its union officer's account
     "audit.view": {PROVINCE, PROVINCE_AUDITOR},  # README: province-level staff and auditors
 }
 
@@ -789,6 +792,14 @@ ROWS: list[Row] = [
     page("GET", "/admin/members/union/", "public", ok=ADMIN_LOGIN),
     # ------------------------------------------------------------ pages: members
     *also_post(page("GET", "/", "read")),
+    page("GET", "/accounts/password/", "accounts.password"),
+    page(
+        "POST",
+        "/accounts/password/",
+        "accounts.password",
+        body=lambda c: {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        note="one's own password: there is no object, so no position changes the answer",
+    ),
     page("GET", "/accounts/locked/", "accounts.unlock"),
     page(
         "POST",
@@ -819,6 +830,15 @@ ROWS: list[Row] = [
         )
         for action, state in UNION_ACTIONS
     ],
+    page("GET", "/unions/{pk}/accounts/new/", "union.account", target=UNION, kwargs=union_kw),
+    page(
+        "POST",
+        "/unions/{pk}/accounts/new/",
+        "union.account",
+        target=UNION,
+        kwargs=union_kw,
+        body=lambda c: {"username": "matrix_officer", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+    ),
     page("GET", "/unions/{pk}/members/import/", "roster.keep", target=UNION, kwargs=union_kw),
     page(
         "POST",
