@@ -146,6 +146,7 @@ class Bench:
         self.explain_sql("allocations API, default order", sql)
         for label, params in [
             ("allocations API, program + status", "program={program}&status=spent"),
+            ("allocations API, status", "status=disbursed"),
             ("allocations API, year + city + county", "year=2023&city=330100&county=330106"),
             ("allocations API, union", "union={union}"),
             ("allocations API, amount range", "min_amount=50000&max_amount=60000"),

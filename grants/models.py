@@ -290,6 +290,8 @@ class Allocation(models.Model):
             models.Index(fields=["year", "city", "county"]),
             models.Index(fields=["program", "status"]),
             models.Index(fields=["amount"]),
+            # ?status= alone, in the list's own order (updated_at, id): every filter of the API has an index.
+            models.Index(fields=["status", "updated_at", "id"]),
         ]
 
     def __str__(self) -> str:
