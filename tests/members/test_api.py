@@ -320,7 +320,10 @@ def test_token_login_locks_out_after_repeated_failures(cast, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(f"{API}/auth/token/", {"username": "t_xihu", "password": "wrong-pass-2026"}, format="json")
     response = client.post(f"{API}/auth/token/", {"username": "t_xihu", "password": PASSWORD}, format="json")
-    assert response.status_code != 200
+    # locked, and told so: not the 400 of a wrong password, even with the right one
+    assert response.status_code == 429, response.content
+    assert response.json()["code"] == "locked_out"
+    assert "锁定" in response.json()["detail"]
     assert "token" not in response.content.decode()
     # the lockout is per account and address: another account from the same address still logs in
     response = client.post(f"{API}/auth/token/", {"username": "t_yuhang", "password": PASSWORD}, format="json")
