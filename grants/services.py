@@ -424,7 +424,7 @@ def application_transition(
         if failed:
             raise ApplicationError(
                 "not_eligible",
-                "不符合申请条件，不能批准：" + "；".join(f"{c.rule}（{c.detail}）" for c in failed),
+                "不符合申请条件，不能批准：" + "；".join(f"{c.label}（{c.detail}）" for c in failed),
                 extra={"failed": [c.as_dict() for c in failed]},
             )
         if approved_amount in (None, ""):

@@ -9,6 +9,7 @@ checks that the deciding user belongs to the program's owner region.
 from members.choices import RegionLevel, Role
 from unionfunds.core.workflow import Workflow
 
+from .choices import ACTION_LABELS
 from .choices import ApplicationStatus as S
 
 OFFICER, COUNTY, CITY, PROVINCE = Role.UNION_OFFICER, Role.COUNTY_STAFF, Role.CITY_STAFF, Role.PROVINCE_STAFF
@@ -29,6 +30,8 @@ PROVINCIAL = Workflow(
         (S.REVIEWED, "reject", S.REJECTED, {PROVINCE}),
         (S.REVIEWED, "return", S.DRAFT, {PROVINCE}),
     ],
+    states=S,
+    action_labels=ACTION_LABELS,
 )
 
 CITY_PROGRAM = Workflow(
@@ -43,6 +46,8 @@ CITY_PROGRAM = Workflow(
         (S.REVIEWED, "reject", S.REJECTED, {CITY}),
         (S.REVIEWED, "return", S.DRAFT, {CITY}),
     ],
+    states=S,
+    action_labels=ACTION_LABELS,
 )
 
 COUNTY_PROGRAM = Workflow(
@@ -55,6 +60,8 @@ COUNTY_PROGRAM = Workflow(
         (S.RECOMMENDED, "reject", S.REJECTED, {COUNTY}),
         (S.RECOMMENDED, "return", S.DRAFT, {COUNTY}),
     ],
+    states=S,
+    action_labels=ACTION_LABELS,
 )
 
 BY_OWNER_LEVEL = {RegionLevel.PROVINCE: PROVINCIAL, RegionLevel.CITY: CITY_PROGRAM, RegionLevel.COUNTY: COUNTY_PROGRAM}

@@ -9,6 +9,8 @@ from .choices import Role, UnionStatus
 P, V, S, D = UnionStatus.PENDING, UnionStatus.VERIFIED, UnionStatus.SUSPENDED, UnionStatus.DISSOLVED
 COUNTY = {Role.COUNTY_STAFF}
 
+UNION_ACTION_LABELS = {"verify": _("核实"), "suspend": _("暂停"), "reinstate": _("恢复"), "dissolve": _("撤销")}
+
 UNION_WORKFLOW = Workflow(
     "union",
     [
@@ -17,6 +19,6 @@ UNION_WORKFLOW = Workflow(
         (S, "reinstate", V, COUNTY),
         ((P, V, S), "dissolve", D, COUNTY),
     ],
+    states=UnionStatus,
+    action_labels=UNION_ACTION_LABELS,
 )
-
-UNION_ACTION_LABELS = {"verify": _("核实"), "suspend": _("暂停"), "reinstate": _("恢复"), "dissolve": _("撤销")}

@@ -614,7 +614,8 @@ def test_an_ineligible_application_cannot_be_approved_409(stocked, program, api)
     )
     assert response.status_code == 409
     assert response.json()["code"] == "not_eligible"
-    assert "min_committee" in response.json()["detail"]
+    assert "工会骨干人数" in response.json()["detail"]  # in words; the codes for machines come in ``failed``
+    assert [c["rule"] for c in response.json()["failed"]] == ["min_committee"]
 
 
 def test_history_entries(stocked, program, api):

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from grants import services
+from grants.choices import ACTION_LABELS
 from grants.choices import ApplicationStatus as S
 from grants.eligibility import RULES
 from grants.models import Allocation, Application, ApplicationTransition, BudgetLine, Program, ProgramFunding
@@ -139,7 +140,9 @@ def test_illegal_transitions_are_refused_with_illegal_transition(stocked, progra
             application=application, action=action, by=stocked.users()[user], comment="意见", approved_amount="1.00"
         )
     assert refusal.value.code == "illegal_transition"
-    assert state in refusal.value.detail and action in refusal.value.detail
+    # in words: 「市级已审核」 and 「批准」, not the codes (they come in ``extra`` for machines)
+    assert str(S(state).label) in refusal.value.detail and str(ACTION_LABELS[action]) in refusal.value.detail
+    assert refusal.value.extra == {"state": state, "action": action}
     assert state_of(application) == before
 
 
@@ -227,8 +230,9 @@ def test_an_ineligible_application_cannot_be_approved(stocked, program):
             application=application, action="approve", by=stocked.province, approved_amount="60000.00"
         )
     assert refusal.value.code == "not_eligible"
-    assert "min_members" in refusal.value.detail and "149" in refusal.value.detail
-    assert "verified" in refusal.value.detail
+    # in words for the clerk (the rule codes are for machines, in ``failed``)
+    assert "会员人数" in refusal.value.detail and "149" in refusal.value.detail
+    assert "已核实" in refusal.value.detail and "min_members" not in refusal.value.detail
     assert {c["rule"] for c in refusal.value.extra["failed"]} == {"min_members", "verified"}
     assert state_of(application) == before
     # Rejecting it is still possible.
@@ -675,7 +679,8 @@ def test_back_dated_eligibility_uses_the_date_of_the_entry(cast, program_2022):
         with pytest.raises(ApplicationError) as refusal:
             approve(application, cast.province, "60000.00")
     assert refusal.value.code == "not_eligible"
-    assert "chair_elected" in refusal.value.detail
+    assert "主席依法选举" in refusal.value.detail and "2023-03-01" in refusal.value.detail
+    assert [c["rule"] for c in refusal.value.extra["failed"]] == ["chair_elected"]
 
 
 def test_submit_before_the_window_opens_is_refused(cast):

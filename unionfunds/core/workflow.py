@@ -21,8 +21,19 @@ class Transition:
 
 
 class Workflow:
-    def __init__(self, name: str, transitions: list[tuple[str | tuple[str, ...], str, str, set[str]]]):
+    def __init__(
+        self,
+        name: str,
+        transitions: list[tuple[str | tuple[str, ...], str, str, set[str]]],
+        *,
+        states=None,
+        action_labels: dict | None = None,
+    ):
+        """``states`` (a TextChoices) and ``action_labels`` name states and actions in refusals, so a clerk
+        reads 「市级已审核」, not ``reviewed``."""
         self.name = name
+        self.state_labels = dict(states.choices) if states is not None else {}
+        self.action_labels = dict(action_labels or {})
         self.transitions: list[Transition] = []
         for sources, action, target, roles in transitions:
             for source in (sources,) if isinstance(sources, str) else sources:
@@ -48,13 +59,14 @@ class Workflow:
             raise ApplicationError(
                 "illegal_transition", _("没有「%(action)s」这一操作。") % {"action": action}, extra={"action": action}
             )
+        named = {"action": self.action_labels.get(action, action), "state": self.state_labels.get(state, state)}
         if role not in self.roles_for(action):
-            raise PermissionDenied(_("您的角色不能执行「%(action)s」操作。") % {"action": action})
+            raise PermissionDenied(_("您的角色不能执行「%(action)s」操作。") % named)
         for t in self.transitions:
             if t.source == state and t.action == action and role in t.roles:
                 return t.target
         raise ApplicationError(
             "illegal_transition",
-            _("当前状态「%(state)s」下不能执行「%(action)s」操作。") % {"state": state, "action": action},
+            _("当前状态「%(state)s」下不能执行「%(action)s」操作。") % named,
             extra={"state": state, "action": action},
         )
