@@ -24,6 +24,7 @@ def text(response) -> str:
 def pending_application(cast):
     """Submitted while the union was still pending: recorded as not eligible."""
     add_members(cast.union_xihu, 160)
+    cast.union_xihu.refresh_from_db()  # the member count add_members kept; save() writes it back
     cast.union_xihu.status = UnionStatus.PENDING
     cast.union_xihu.save()
     program = make_program(cast.province, name="新业态基层工会专项经费（页面测试）")
@@ -64,6 +65,7 @@ def test_the_checklist_names_the_rules_in_words(client, cast, pending_applicatio
 
 def test_a_submitter_is_not_told_it_cannot_approve(client, cast):
     add_members(cast.union_xihu, 160)
+    cast.union_xihu.refresh_from_db()  # the member count add_members kept; save() writes it back
     cast.union_xihu.status = UnionStatus.PENDING
     cast.union_xihu.save()
     program = make_program(cast.province)
