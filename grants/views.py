@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -464,11 +464,16 @@ def voucher_download(request, pk: int, expenditure_pk: int):
 def dashboard(request):
     """Allocated vs. spent by city (by county for a city) and the distribution of utilisation."""
     user = request.user
-    programs = list(Program.objects.for_user(user).order_by("-year", "id"))
+    # Whether each program has allocations comes with the list (one EXISTS per row, not a query per program).
+    programs = list(
+        Program.objects.for_user(user)
+        .annotate(allocated=Exists(Allocation.objects.filter(program=OuterRef("pk"))))
+        .order_by("-year", "id")
+    )
     chosen = request.GET.get("program")
     program = next((p for p in programs if str(p.pk) == chosen), None)
     if program is None:
-        program = next((p for p in programs if p.allocations.exists()), programs[0] if programs else None)
+        program = next((p for p in programs if p.allocated), programs[0] if programs else None)
     home = user.home_region
     group_by = "city" if home is not None and home.level == "province" else "county"
     rows = allocations.summary(user, group_by=group_by, program=program.pk if program else None)

@@ -22,6 +22,7 @@ class RegionAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "level", "parent", "federation_name"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
+    list_select_related = ["parent"]  # nullable, so the admin's default select_related() leaves it out
 
 
 @admin.register(User)
@@ -29,6 +30,7 @@ class UserAdmin(ReadOnlyAdmin):
     list_display = ["username", "role", "region", "union", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
     search_fields = ["username"]
+    list_select_related = ["region", "union"]
     fields = ["username", "role", "region", "union", "is_active", "is_staff", "last_login", "date_joined"]
 
 

@@ -861,7 +861,10 @@ PAGE_QUERIES = 9
 
 
 def _many_unions(n: int) -> None:
-    for union in UnionFactory.create_batch(n, county_id="330106"):
+    # A third of them pending, so the county's home page lists pending unions too (and measures that list).
+    for i, union in enumerate(UnionFactory.create_batch(n, county_id="330106")):
+        if i % 3 == 0:
+            Union.objects.filter(pk=union.pk).update(status=UnionStatus.PENDING)
         MemberFactory.create_batch(2, union=union)
 
 
