@@ -10,6 +10,8 @@ from grants import api as grants_api
 from members import api as members_api
 from unionfunds.core.auth import ObtainTokenView
 
+handler404 = "unionfunds.core.api.not_found"
+
 router = DefaultRouter()
 router.register("regions", members_api.RegionViewSet, basename="region")
 router.register("unions", members_api.UnionViewSet, basename="union")

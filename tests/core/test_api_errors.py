@@ -80,3 +80,18 @@ def test_page_size_refused(raw):
     with pytest.raises(exceptions.ValidationError) as caught:
         Pagination().get_page_size(request)
     assert "page_size" in caught.value.detail
+
+
+@pytest.mark.parametrize("url", ["/api/v1/programs/1.5/", "/api/v1/no-such-thing/", "/api/v1/unions/x/members/"])
+def test_an_api_url_no_route_matches_is_the_api_json_404(api, cast, url):
+    response = api.as_user(cast.province).get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_a_page_url_no_route_matches_stays_the_html_404(client, cast):
+    client.force_login(cast.province)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -2,8 +2,9 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -50,3 +51,11 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """``handler404``: an API client gets the API's JSON 404 even for a URL no route matches
+    (``/api/v1/programs/1.5/``), not the HTML page meant for browsers."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return defaults.page_not_found(request, exception)
