@@ -2,11 +2,13 @@
 
 import django_filters
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+
+from unionfunds.core.schema import RefusalSerializer
 
 from . import services
 from .choices import Answer, AssessmentStatus, JobStatus, ReportKind
@@ -339,7 +341,13 @@ class ReportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.G
     def get_queryset(self):
         return ReportJob.objects.for_user(self.request.user).select_related("version").order_by("-id")
 
-    @extend_schema(request=ReportRequestSerializer, responses={202: ReportJobSerializer})
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={
+            202: ReportJobSerializer,
+            503: OpenApiResponse(RefusalSerializer, description="The job queue cannot be reached (queue_unavailable)."),
+        },
+    )
     def create(self, request, *args, **kwargs):
         body = ReportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -1,4 +1,6 @@
+import pytest
 from django.core.management import call_command
+from drf_spectacular.generators import SchemaGenerator
 
 
 def test_the_openapi_schema_generates_without_warnings(tmp_path):
@@ -8,3 +10,36 @@ def test_the_openapi_schema_generates_without_warnings(tmp_path):
     text = target.read_text()
     for path in ("/api/v1/unions/", "/api/v1/allocations/", "/api/v1/self-assessments/", "/api/v1/reports/"):
         assert path in text
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def responses(openapi, method: str, path: str) -> dict:
+    return openapi["paths"][path][method]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "codes"),
+    [
+        ("post", "/api/v1/applications/{id}/approve/", {"200", "400", "401", "403", "404", "409"}),
+        ("post", "/api/v1/applications/", {"201", "400", "401", "403", "409"}),
+        ("get", "/api/v1/applications/", {"200", "400", "401", "403", "404"}),  # 404: a page past the end
+        ("get", "/api/v1/unions/{id}/", {"200", "401", "403", "404"}),
+        ("post", "/api/v1/reports/", {"202", "400", "401", "403", "409", "503"}),
+        ("post", "/api/v1/auth/token/", {"200", "400"}),  # public: no 401/403, no rule to break
+    ],
+)
+def test_every_operation_documents_the_errors_it_can_answer(openapi, method, path, codes):
+    assert set(responses(openapi, method, path)) == codes
+
+
+def test_error_bodies_are_documented_as_the_exception_handler_writes_them(openapi):
+    approve = responses(openapi, "post", "/api/v1/applications/{id}/approve/")
+    refusal = approve["409"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(openapi["components"]["schemas"][refusal]["required"]) == {"code", "detail"}
+    error = approve["404"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert openapi["components"]["schemas"][error]["required"] == ["detail"]
+    assert approve["400"]["content"]["application/json"]["schema"]["type"] == "object"
