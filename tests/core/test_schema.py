@@ -43,3 +43,9 @@ def test_error_bodies_are_documented_as_the_exception_handler_writes_them(openap
     error = approve["404"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert openapi["components"]["schemas"][error]["required"] == ["detail"]
     assert approve["400"]["content"]["application/json"]["schema"]["type"] == "object"
+
+
+def test_paging_parameters_document_the_limits_the_api_enforces(openapi):
+    parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/unions/"]["get"]["parameters"]}
+    assert parameters["page"] == {"type": "integer", "minimum": 1}
+    assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 500}

@@ -31,6 +31,14 @@ class Pagination(PageNumberPagination):
             raise exceptions.ValidationError({"page_size": [_("必须是 1 到 500 之间的整数。")]})
         return size
 
+    def get_schema_operation_parameters(self, view):
+        # Document the limits the API enforces: a page past the end is 404, a size out of range 400.
+        parameters = super().get_schema_operation_parameters(view)
+        limits = {"page": {"minimum": 1}, "page_size": {"minimum": 1, "maximum": MAX_PAGE_SIZE}}
+        for parameter in parameters:
+            parameter["schema"].update(limits.get(parameter["name"], {}))
+        return parameters
+
 
 def validation_error_to_dict(error: DjangoValidationError) -> dict | list:
     if hasattr(error, "error_dict"):
