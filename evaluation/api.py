@@ -5,9 +5,10 @@ from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from unionfunds.core.filters import IdFilter
 from unionfunds.core.schema import RefusalSerializer
 
 from . import services
@@ -148,7 +149,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 
 class AssessmentFilter(django_filters.FilterSet):
-    round = django_filters.NumberFilter(field_name="round_id")
+    round = IdFilter(field_name="round_id")
     county = django_filters.CharFilter(field_name="county_id")
     city = django_filters.CharFilter(field_name="county__parent_id")
     status = django_filters.ChoiceFilter(choices=AssessmentStatus.choices)
@@ -275,16 +276,20 @@ class VerifySerializer(serializers.Serializer):
     findings = serializers.CharField(max_length=5000)
 
 
+class SpotCheckFilter(django_filters.FilterSet):
+    round = IdFilter(field_name="draw__round_id")
+
+    class Meta:
+        model = SpotCheck
+        fields = ["round"]
+
+
 class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SpotCheckSerializer
+    filterset_class = SpotCheckFilter
 
     def get_queryset(self):
         queryset = SpotCheck.objects.for_user(self.request.user).select_related("draw", "assessment__county")
-        round_id = self.request.query_params.get("round")
-        if round_id:
-            if not round_id.isdigit():
-                raise ValidationError({"round": ["应为评价轮次编号。"]})
-            queryset = queryset.filter(draw__round_id=int(round_id))
         return queryset.order_by("-draw__drawn_at", "assessment__county_id")
 
     @extend_schema(request=VerifySerializer, responses=SpotCheckSerializer)

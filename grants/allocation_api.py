@@ -17,6 +17,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
+from unionfunds.core.filters import MAX_ID
 
 from . import allocations, services
 from .choices import Category
@@ -197,7 +198,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise ValidationError({"group_by": [f"应为 {' / '.join(allocations.GROUPS)} 之一。"]})
         program = request.query_params.get("program") or None
         # ASCII digits only, within the id range: str.isdigit() also accepts "²", which int() refuses.
-        if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= allocations.MAX_ID):
+        if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= MAX_ID):
             raise ValidationError({"program": ["应为项目编号（整数）。"]})
         return Response(allocations.summary(request.user, group_by=group_by, program=int(program) if program else None))
 

@@ -4,6 +4,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from unionfunds.core.filters import CountFilter
+
 from .choices import OrgForm, UnionStatus, WorkerGroup
 from .models import Union
 
@@ -14,8 +16,8 @@ class UnionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=UnionStatus.choices, label=_("状态"))
     org_form = django_filters.ChoiceFilter(choices=OrgForm.choices, label=_("组织形式"))
     group = django_filters.ChoiceFilter(choices=WorkerGroup.choices, method="filter_group", label=_("覆盖群体"))
-    min_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="gte", label=_("会员数不少于"))
-    max_members = django_filters.NumberFilter(field_name="member_count", lookup_expr="lte", label=_("会员数不多于"))
+    min_members = CountFilter(field_name="member_count", lookup_expr="gte", label=_("会员数不少于"))
+    max_members = CountFilter(field_name="member_count", lookup_expr="lte", label=_("会员数不多于"))
     q = django_filters.CharFilter(method="filter_text", label=_("名称或信用代码"))
 
     class Meta:

@@ -49,3 +49,10 @@ def test_paging_parameters_document_the_limits_the_api_enforces(openapi):
     parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/unions/"]["get"]["parameters"]}
     assert parameters["page"] == {"type": "integer", "minimum": 1}
     assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 500}
+
+
+def test_id_filters_document_their_bounds(openapi):
+    parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/applications/"]["get"]["parameters"]}
+    assert parameters["program"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    checks = {p["name"] for p in openapi["paths"]["/api/v1/spot-checks/"]["get"]["parameters"]}
+    assert "round" in checks  # SPEC §5: GET /spot-checks/?round=

@@ -482,3 +482,24 @@ def test_download_only_when_done(api, cast, round_):
     # Done: asking again queues a new job (a new version when it is generated).
     again = report(api, cast.xihu, "county", round_, XIHU).json()
     assert again["id"] != job_id and again["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{CHECKS}?round=²",  # "²".isdigit() is True, int("²") raised: 500
+        f"{CHECKS}?round=99999999999999999999",
+        f"{ASSESSMENTS}?round=99999999999999999999",
+        f"{ASSESSMENTS}?round=1.5",
+    ],
+)
+def test_round_filters_refuse_what_is_not_an_id_with_400(api, cast, url):
+    response = api.as_user(cast.province).get(url)
+    assert response.status_code == 400, response.content
+    assert "round" in response.json()
+
+
+def test_spot_check_round_filter_still_filters(api, cast, bare_round, drawn):
+    found = get(api, cast.province, CHECKS, round=bare_round.pk).json()["results"]
+    assert {c["id"] for c in found} == {c.pk for c in drawn.values()}
+    assert get(api, cast.province, CHECKS, round=bare_round.pk + 1).json()["results"] == []

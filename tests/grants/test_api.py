@@ -751,3 +751,26 @@ def test_list_query_count_does_not_grow_with_the_page(stocked, program, api):
     assert count == 15
     assert many == few
     assert few <= 8
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/applications/?program=99999999999999999999", "program"),  # overflowed the driver: 500
+        ("/applications/?union=1.5", "union"),
+        ("/applications/?year=1e30", "year"),
+        ("/applications/?program=0", "program"),
+        ("/programs/?year=99999999999999999999", "year"),
+        ("/programs/?year=2022.5", "year"),
+    ],
+)
+def test_id_and_year_filters_refuse_what_no_row_can_have_with_400(api, cast, url, field):
+    response = api.as_user(cast.province).get(API + url)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def test_id_and_year_filters_still_filter(api, cast, program):
+    assert [p["id"] for p in api.as_user(cast.province).get(f"{API}/programs/?year={program.year}").json()["results"]]
+    assert api.as_user(cast.province).get(f"{API}/programs/?year=1999").json()["results"] == []
+    assert api.as_user(cast.province).get(f"{API}/applications/?program={program.pk}").status_code == 200

@@ -1527,3 +1527,10 @@ def test_account_without_role_sees_nothing_and_may_do_nothing(api, cast):
     assert client.get(members_url(cast.union_xihu)).status_code == 404
     assert client.post(f"{API}/unions/", union_payload("nobody"), format="json").status_code == 403
     assert Union.objects.count() == 4
+
+
+@pytest.mark.parametrize("query", ["min_members=99999999999999999999", "max_members=1.5", "min_members=-1"])
+def test_member_count_filters_refuse_what_no_union_can_have_with_400(api, cast, query):
+    response = api.as_user(cast.province).get(f"{API}/unions/?{query}")
+    assert response.status_code == 400, response.content
+    assert query.split("=")[0] in response.json()
