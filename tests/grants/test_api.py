@@ -774,3 +774,17 @@ def test_id_and_year_filters_still_filter(api, cast, program):
     assert [p["id"] for p in api.as_user(cast.province).get(f"{API}/programs/?year={program.year}").json()["results"]]
     assert api.as_user(cast.province).get(f"{API}/programs/?year=1999").json()["results"] == []
     assert api.as_user(cast.province).get(f"{API}/applications/?program={program.pk}").status_code == 200
+
+
+def test_the_schema_documents_history_entries_with_the_keys_the_api_writes(stocked, program, api):
+    from drf_spectacular.generators import SchemaGenerator
+
+    application = make_application(program, stocked.union_xihu, until=S.SUBMITTED)
+    entry = as_(api, stocked.province).get(f"{API}/applications/{application.pk}/").json()["history"][0]
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]["History"]
+    assert (
+        set(schema["properties"])
+        == set(schema["required"])
+        == set(entry)
+        == {"action", "from", "to", "actor", "at", "comment"}
+    )
