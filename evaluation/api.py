@@ -12,7 +12,7 @@ from unionfunds.core.filters import IdFilter
 from unionfunds.core.schema import RefusalSerializer
 
 from . import services
-from .choices import Answer, AssessmentStatus, JobStatus, ReportKind
+from .choices import Answer, AssessmentStatus, Grade, JobStatus, ReportKind
 from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck
 
 SCORE = {"max_digits": 5, "decimal_places": 2}
@@ -118,6 +118,10 @@ class AssessmentSerializer(serializers.ModelSerializer):
     county = serializers.CharField(source="county_id")
     county_name = serializers.CharField(source="county.name")
     city = serializers.CharField(source="county.parent_id")
+    # Blank until the figures are computed; read-only model fields lose allow_blank, so the schema
+    # would not admit "" without these declarations.
+    grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
+    final_grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = SelfAssessment

@@ -503,3 +503,15 @@ def test_spot_check_round_filter_still_filters(api, cast, bare_round, drawn):
     found = get(api, cast.province, CHECKS, round=bare_round.pk).json()["results"]
     assert {c["id"] for c in found} == {c.pk for c in drawn.values()}
     assert get(api, cast.province, CHECKS, round=bare_round.pk + 1).json()["results"] == []
+
+
+def test_the_schema_admits_the_blank_grade_of_a_draft(api, cast, bare_round):
+    from drf_spectacular.generators import SchemaGenerator
+
+    draft = get(api, cast.xihu, ASSESSMENTS).json()["results"][0]
+    assert (draft["status"], draft["grade"], draft["final_grade"]) == ("draft", "", "")
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    for field in ("grade", "final_grade"):
+        choices = schema["Assessment"]["properties"][field]["oneOf"]
+        allowed = {v for ref in choices for v in schema[ref["$ref"].rsplit("/", 1)[-1]]["enum"]}
+        assert allowed == {"优", "良", "中", "差", ""}
