@@ -137,6 +137,13 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self):
         return allocations.allocations_for(self.request.user)
 
+    def get_renderers(self):
+        # Only the list exports: a CSV of one allocation's detail would be a meaningless "field,message" sheet.
+        renderers = super().get_renderers()
+        if self.action == "list":
+            return renderers
+        return [r for r in renderers if not isinstance(r, CSVRenderer | XLSXRenderer)]
+
     @extend_schema(
         parameters=[
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"]),

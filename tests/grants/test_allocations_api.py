@@ -238,6 +238,16 @@ def test_every_field_of_the_contract(stocked, four, api):
         assert sum(Decimal(f["amount"]) for f in r["funding"]) == Decimal(r["approved_amount"])
 
 
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
+def test_only_the_list_exports_a_detail_is_json(stocked, four, api, export):
+    client = api.as_user(stocked.province)
+    assert client.get(f"{API}/?format={export}").status_code == 200
+    detail = client.get(f"{API}/{four['X'].pk}/?format={export}")
+    assert detail.status_code == 404  # an unknown format for this endpoint, as DRF answers it
+    assert detail["Content-Type"] == "application/json"
+    assert client.get(f"{API}/{four['X'].pk}/")["Content-Type"] == "application/json"
+
+
 def test_detail_has_the_history_of_tranches_and_expenditures(stocked, four, api):
     allocation = four["X"]
     disburse(allocation, "20000.00", voucher_no="XH-1")
