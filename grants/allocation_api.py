@@ -182,7 +182,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("program", OpenApiTypes.INT),
+            OpenApiParameter("program", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
             OpenApiParameter("group_by", OpenApiTypes.STR, enum=[*allocations.GROUPS]),
         ],
         responses=inline_serializer(
@@ -198,7 +198,13 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             many=True,
         ),
     )
-    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, BrowsableAPIRenderer])
+    @action(
+        detail=False,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, BrowsableAPIRenderer],
+        pagination_class=None,  # a few rows per group: one plain list, as the schema says
+        filterset_class=None,
+    )
     def summary(self, request):
         group_by = request.query_params.get("group_by", "city")
         if group_by not in allocations.GROUPS:

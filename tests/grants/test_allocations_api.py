@@ -713,3 +713,13 @@ def test_summary_bad_input_is_400(stocked, four, api):
         response = client.get(f"{API}/summary/?{query}")
         assert response.status_code == 400, (query, response.content)
         assert field in response.json(), query
+
+
+def test_summary_is_a_plain_list_as_its_schema_says(stocked, four, api):
+    from drf_spectacular.generators import SchemaGenerator
+
+    rows = api.as_user(stocked.province).get(f"{API}/summary/?group_by=city&page=2&page_size=1").json()
+    assert isinstance(rows, list) and rows  # paging parameters do not apply to a summary
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"]["/api/v1/allocations/summary/"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert {p["name"] for p in operation["parameters"]} == {"group_by", "program"}
