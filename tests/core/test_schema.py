@@ -24,12 +24,12 @@ def responses(openapi, method: str, path: str) -> dict:
 @pytest.mark.parametrize(
     ("method", "path", "codes"),
     [
-        ("post", "/api/v1/applications/{id}/approve/", {"200", "400", "401", "403", "404", "409"}),
-        ("post", "/api/v1/applications/", {"201", "400", "401", "403", "409"}),
+        ("post", "/api/v1/applications/{id}/approve/", {"200", "400", "401", "403", "404", "409", "415"}),
+        ("post", "/api/v1/applications/", {"201", "400", "401", "403", "409", "415"}),
         ("get", "/api/v1/applications/", {"200", "400", "401", "403", "404"}),  # 404: a page past the end
         ("get", "/api/v1/unions/{id}/", {"200", "401", "403", "404"}),
-        ("post", "/api/v1/reports/", {"202", "400", "401", "403", "409", "503"}),
-        ("post", "/api/v1/auth/token/", {"200", "400"}),  # public: no 401/403, no rule to break
+        ("post", "/api/v1/reports/", {"202", "400", "401", "403", "409", "415", "503"}),
+        ("post", "/api/v1/auth/token/", {"200", "400", "415"}),  # public: no 401/403, no rule to break
     ],
 )
 def test_every_operation_documents_the_errors_it_can_answer(openapi, method, path, codes):
@@ -56,3 +56,13 @@ def test_id_filters_document_their_bounds(openapi):
     assert parameters["program"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
     checks = {p["name"] for p in openapi["paths"]["/api/v1/spot-checks/"]["get"]["parameters"]}
     assert "round" in checks  # SPEC §5: GET /spot-checks/?round=
+
+
+def test_filters_document_that_an_empty_value_means_not_filtered(openapi, api, cast):
+    parameters = {p["name"]: p for p in openapi["paths"]["/api/v1/allocations/"]["get"]["parameters"]}
+    for name in ("status", "updated_after", "program", "format"):
+        assert parameters[name]["allowEmptyValue"] is True, name
+    assert "allowEmptyValue" not in parameters["page_size"]  # an empty page size is a 400
+    client = api.as_user(cast.province)
+    assert client.get("/api/v1/allocations/?updated_after=&status=&format=").status_code == 200
+    assert client.get("/api/v1/allocations/?page_size=").status_code == 400

@@ -8,7 +8,11 @@ operation where they can happen, unless a view documents that status itself:
 - 401 and 403 ``{"detail"}`` when it needs an account;
 - 404 ``{"detail"}`` when it names an object in its path (missing or outside the user's scope) or pages
   through a list (a page past the end);
-- 409 ``{"code", "detail"}`` when it writes (a workflow or budget rule refused it).
+- 409 ``{"code", "detail"}`` when it writes (a workflow or budget rule refused it);
+- 415 ``{"detail"}`` when it takes a body (a content type none of its parsers reads).
+
+Filter parameters are marked ``allowEmptyValue``: an empty value (``?status=``, what an HTML form sends
+for an untouched field) means the filter is not applied, as django-filter does, and so does ``?format=``.
 
 Views add what is theirs with ``extend_schema`` (the report request's 503 ``queue_unavailable``).
 """
@@ -42,6 +46,7 @@ ERROR_RESPONSES = {
     "403": OpenApiResponse(ErrorSerializer, description="The user's role may not do this."),
     "404": OpenApiResponse(ErrorSerializer, description="Not found, or outside the user's scope."),
     "409": OpenApiResponse(RefusalSerializer, description="Refused by a workflow or budget rule."),
+    "415": OpenApiResponse(ErrorSerializer, description="The request body's content type is not accepted."),
 }
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -52,11 +57,20 @@ class AutoSchema(SpectacularAutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter["name"] == "format":
+                parameter["allowEmptyValue"] = True
         responses = operation.setdefault("responses", {})
         for code in self._error_codes(operation):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ERROR_RESPONSES[code], code)
         return operation
+
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+        return parameters
 
     def _error_codes(self, operation: dict) -> list[str]:
         where = {p["in"] for p in operation.get("parameters", [])}
@@ -72,4 +86,6 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("404")
         if self.method in WRITES and not public:
             codes.append("409")
+        if "requestBody" in operation:
+            codes.append("415")
         return codes
