@@ -2,7 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from members.choices import OrgForm
-from unionfunds.core.filters import IdFilter, YearFilter
+from unionfunds.core.filters import BooleanFilter, IdFilter, YearFilter
 
 from .choices import ApplicationStatus
 from .models import Application, Program
@@ -15,7 +15,7 @@ class ApplicationFilter(django_filters.FilterSet):
     county = django_filters.CharFilter(field_name="union__county_id", label=_("县（市、区）代码"))
     union = IdFilter(field_name="union_id", label=_("工会"))
     status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices, label=_("状态"))
-    eligible = django_filters.BooleanFilter(field_name="eligible", label=_("符合条件"))
+    eligible = BooleanFilter(field_name="eligible", label=_("符合条件"))
     org_form = django_filters.ChoiceFilter(field_name="union__org_form", choices=OrgForm.choices, label=_("组织形式"))
     ordering = django_filters.OrderingFilter(
         fields=(("priority_score", "priority"), ("requested_amount", "amount"), ("submitted_at", "date"), ("id", "id")),

@@ -788,3 +788,24 @@ def test_the_schema_documents_history_entries_with_the_keys_the_api_writes(stock
         == set(entry)
         == {"action", "from", "to", "actor", "at", "comment"}
     )
+
+
+@pytest.mark.parametrize("value", ["null", "unknown", "yes", "2"])
+def test_the_eligible_filter_refuses_what_is_neither_true_nor_false(api, cast, value):
+    # django-filter ignored these and listed every application, which reads like an answer.
+    response = api.as_user(cast.province).get(f"{API}/applications/?eligible={value}")
+    assert response.status_code == 400
+    assert "eligible" in response.json()
+
+
+def test_the_eligible_filter_takes_true_false_and_empty(stocked, api, queue):
+    program, _other, _apps = queue
+    p = f"program={program.pk}"
+    everything = ids(api, stocked.province, p)
+    assert ids(api, stocked.province, f"{p}&eligible=") == everything
+    for true, false in (("true", "false"), ("True", "False"), ("1", "0")):
+        yes, no = (
+            ids(api, stocked.province, f"{p}&eligible={true}"),
+            ids(api, stocked.province, f"{p}&eligible={false}"),
+        )
+        assert sorted(yes + no) == sorted(everything) and no

@@ -2,11 +2,15 @@
 
 django-filter's ``NumberFilter`` accepts ``1.5`` and 30-digit numbers and hands them to the database,
 where they match nothing by accident or overflow the driver (a 500). These take whole numbers within
-the column's range only; anything else is a 400 naming the parameter.
+the column's range only; anything else is a 400 naming the parameter. ``BooleanFilter`` likewise
+refuses what is neither true nor false instead of ignoring it (django-filter returns every row for
+``?eligible=null``, which looks like an answer).
 """
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
 # Largest primary key the database can hold (BigAutoField).
@@ -44,3 +48,19 @@ class YearFilter(_BoundedIntegerFilter):
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_COUNT})
 class CountFilter(_BoundedIntegerFilter):
     low, high = 0, MAX_COUNT
+
+
+class _StrictBooleanField(forms.Field):
+    widget = forms.TextInput
+    values = {"true": True, "True": True, "1": True, "false": False, "False": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None  # not given: not filtered
+        if value not in self.values:
+            raise ValidationError(_("应为 true 或 false。"), code="invalid")
+        return self.values[value]
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = _StrictBooleanField
