@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from unionfunds.core.filters import CountFilter
 
-from .choices import OrgForm, UnionStatus, WorkerGroup
-from .models import Union
+from .choices import OrgForm, RegionLevel, UnionStatus, WorkerGroup
+from .models import Region, Union
 
 
 class UnionFilter(django_filters.FilterSet):
@@ -32,3 +32,13 @@ class UnionFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(credit_code__iexact=value.upper()))
+
+
+class RegionFilter(django_filters.FilterSet):
+    level = django_filters.ChoiceFilter(choices=RegionLevel.choices, label=_("级别"))
+    # A code, like the county and city filters: an unknown one lists nothing (a model choice answered 400).
+    parent = django_filters.CharFilter(field_name="parent_id", label=_("上级"))
+
+    class Meta:
+        model = Region
+        fields = ["level", "parent"]

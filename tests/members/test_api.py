@@ -392,6 +392,20 @@ def test_region_list_filters_by_level_and_parent(api, cast):
     assert client.get(f"{API}/regions/", {"level": "planet"}).status_code == 400
 
 
+@pytest.mark.parametrize("parent", ["999999", "abc(w", "330000330000"])
+def test_region_list_with_an_unknown_parent_lists_nothing(api, cast, parent):
+    # Like the county and city filters elsewhere: an unknown code matches nothing (it was a 400
+    # "not one of the available choices" for a value the schema allows).
+    response = api.as_user(cast.province).get(f"{API}/regions/", {"parent": parent})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_region_list_parent_filter_stays_inside_the_scope(api, cast):
+    response = api.as_user(cast.hangzhou).get(f"{API}/regions/", {"parent": "330200"})
+    assert response.json()["results"] == []  # Ningbo's counties are outside Hangzhou's scope
+
+
 # fmt: off
 REGION_DETAIL = [
     # user            code       expected
