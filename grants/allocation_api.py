@@ -140,7 +140,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_renderers(self):
         # Only the list exports: a CSV of one allocation's detail would be a meaningless "field,message" sheet.
         renderers = super().get_renderers()
-        if self.action == "list":
+        if self.action in ("list", None):  # None: a method the view does not take, answered 405 in any format
             return renderers
         return [r for r in renderers if not isinstance(r, CSVRenderer | XLSXRenderer)]
 

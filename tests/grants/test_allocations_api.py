@@ -246,6 +246,7 @@ def test_only_the_list_exports_a_detail_is_json(stocked, four, api, export):
     assert detail.status_code == 404  # an unknown format for this endpoint, as DRF answers it
     assert detail["Content-Type"] == "application/json"
     assert client.get(f"{API}/{four['X'].pk}/")["Content-Type"] == "application/json"
+    assert client.generic("TRACE", f"{API}/?format={export}").status_code == 405
 
 
 def test_detail_has_the_history_of_tranches_and_expenditures(stocked, four, api):
