@@ -6,6 +6,7 @@ With ``DEBUG=1`` (what ``make run`` and ``make test`` write into ``.env``) devel
 are allowed: SQLite, Celery over kombu's filesystem transport, a throwaway secret key.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -131,6 +132,25 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
+
+
+def _networks(name: str) -> list:
+    """A comma-separated list of IP addresses or networks (``10.0.0.5,10.1.0.0/16``); a bad entry stops start-up."""
+    networks = []
+    for item in env.list(name, default=[]):
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24, host bits zero)."
+            ) from None
+    return networks
+
+
+# Reverse proxies whose X-Forwarded-For is believed (unionfunds/core/clientip.py); none by default, so
+# the peer's address is the client's. The audit trail, the login lockout and the survey rate limit use it.
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "unionfunds.core.clientip.client_address"
 
 # Production hardening; `manage.py check --deploy` is clean with the variables of docs/operations.md.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
