@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from members.models import Region
-from unionfunds.core.filters import IdFilter, YearFilter
+from unionfunds.core.filters import AmountFilter, IdFilter, YearFilter
 from unionfunds.core.money import split_by_weights
 
 from .choices import AllocationStatus, ApplicationStatus, Category
@@ -42,8 +42,8 @@ class AllocationFilter(django_filters.FilterSet):
     county = django_filters.CharFilter(field_name="county_id")
     union = IdFilter(field_name="union_id")
     status = django_filters.ChoiceFilter(choices=AllocationStatus.choices)
-    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
-    max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    min_amount = AmountFilter(field_name="amount", lookup_expr="gte")
+    max_amount = AmountFilter(field_name="amount", lookup_expr="lte")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
     ordering = StableOrderingFilter(
         fields=(

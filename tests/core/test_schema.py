@@ -54,6 +54,8 @@ def test_paging_parameters_document_the_limits_the_api_enforces(openapi):
 def test_id_filters_document_their_bounds(openapi):
     parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/applications/"]["get"]["parameters"]}
     assert parameters["program"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    amounts = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/allocations/"]["get"]["parameters"]}
+    assert amounts["max_amount"] == {"type": "number", "minimum": 0, "maximum": 999999999999.99}
     checks = {p["name"] for p in openapi["paths"]["/api/v1/spot-checks/"]["get"]["parameters"]}
     assert "round" in checks  # SPEC §5: GET /spot-checks/?round=
 

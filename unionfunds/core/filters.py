@@ -7,6 +7,8 @@ refuses what is neither true nor false instead of ignoring it (django-filter ret
 ``?eligible=null``, which looks like an answer).
 """
 
+from decimal import Decimal
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 MAX_ID = 2**63 - 1
 MAX_SMALL = 32767
 MAX_COUNT = 2**31 - 1
+MAX_AMOUNT = Decimal("999999999999.99")  # Decimal(14, 2), the money columns
 
 
 class _BoundedIntegerFilter(django_filters.NumberFilter):
@@ -48,6 +51,19 @@ class YearFilter(_BoundedIntegerFilter):
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_COUNT})
 class CountFilter(_BoundedIntegerFilter):
     low, high = 0, MAX_COUNT
+
+
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)})
+class AmountFilter(django_filters.NumberFilter):
+    """An amount of money: 0 to the largest amount a money column holds (``9e294`` is a 400, not a query)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", Decimal(0))
+        kwargs.setdefault("max_value", MAX_AMOUNT)
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None
 
 
 class _StrictBooleanField(forms.Field):
