@@ -206,7 +206,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         filterset_class=None,
     )
     def summary(self, request):
-        group_by = request.query_params.get("group_by", "city")
+        group_by = request.query_params.get("group_by") or "city"
         if group_by not in allocations.GROUPS:
             raise ValidationError({"group_by": [f"应为 {' / '.join(allocations.GROUPS)} 之一。"]})
         program = request.query_params.get("program") or None

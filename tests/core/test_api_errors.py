@@ -64,7 +64,7 @@ def test_unexpected_exceptions_are_not_swallowed():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(None, 50), ("1", 1), ("50", 50), (str(MAX_PAGE_SIZE), MAX_PAGE_SIZE)],
+    [(None, 50), ("", 50), ("1", 1), ("50", 50), (str(MAX_PAGE_SIZE), MAX_PAGE_SIZE)],
 )
 def test_page_size_accepted(raw, expected):
     params = {} if raw is None else {"page_size": raw}

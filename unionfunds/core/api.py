@@ -21,7 +21,7 @@ class Pagination(PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        if not raw:  # absent or empty: as for every query parameter, empty means not given
             return self.page_size
         try:
             size = int(raw)

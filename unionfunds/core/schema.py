@@ -11,8 +11,9 @@ operation where they can happen, unless a view documents that status itself:
 - 409 ``{"code", "detail"}`` when it writes (a workflow or budget rule refused it);
 - 415 ``{"detail"}`` when it takes a body (a content type none of its parsers reads).
 
-Filter parameters are marked ``allowEmptyValue``: an empty value (``?status=``, what an HTML form sends
-for an untouched field) means the filter is not applied, as django-filter does, and so does ``?format=``.
+Optional query parameters are marked ``allowEmptyValue``: across the API an empty value (``?status=``,
+what an HTML form sends for an untouched field) is the same as leaving the parameter out, as django-filter
+and DRF's ``?page=`` already do.
 
 Views add what is theirs with ``extend_schema`` (the report request's 503 ``queue_unavailable``).
 """
@@ -58,19 +59,13 @@ class AutoSchema(SpectacularAutoSchema):
         if operation is None:
             return None
         for parameter in operation.get("parameters", []):
-            if parameter["in"] == "query" and parameter["name"] == "format":
+            if parameter["in"] == "query" and not parameter.get("required"):
                 parameter["allowEmptyValue"] = True
         responses = operation.setdefault("responses", {})
         for code in self._error_codes(operation):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ERROR_RESPONSES[code], code)
         return operation
-
-    def _get_filter_parameters(self):
-        parameters = super()._get_filter_parameters()
-        for parameter in parameters:
-            parameter["allowEmptyValue"] = True
-        return parameters
 
     def _error_codes(self, operation: dict) -> list[str]:
         where = {p["in"] for p in operation.get("parameters", [])}
