@@ -7,6 +7,7 @@ refuses what is neither true nor false instead of ignoring it (django-filter ret
 ``?eligible=null``, which looks like an answer).
 """
 
+import re
 from decimal import Decimal
 
 import django_filters
@@ -22,8 +23,17 @@ MAX_COUNT = 2**31 - 1
 MAX_AMOUNT = Decimal("999999999999.99")  # Decimal(14, 2), the money columns
 
 
+class _WholeNumberField(forms.IntegerField):
+    """ASCII digits only: Django's IntegerField also takes "1.0" and full-width "１２", which no client means."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not re.fullmatch(r"-?[0-9]+", str(value).strip()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class _BoundedIntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = _WholeNumberField
     low: int
     high: int
 
