@@ -154,6 +154,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         queryset = self.filter_queryset(self.get_queryset())
         export = request.accepted_renderer.format
         if export in ("csv", "xlsx"):
+            self.paginator.check_params(request)  # an export has every row, but page=-5 is still wrong
             rows = allocations.export_rows(queryset)
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             if export == "csv":

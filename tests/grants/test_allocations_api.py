@@ -249,6 +249,15 @@ def test_only_the_list_exports_a_detail_is_json(stocked, four, api, export):
     assert client.generic("TRACE", f"{API}/?format={export}").status_code == 405
 
 
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
+def test_an_export_has_every_row_but_refuses_bad_paging_like_a_page(stocked, four, api, export):
+    client = api.as_user(stocked.province)
+    assert client.get(f"{API}/?format={export}&page=2&page_size=1").status_code == 200  # paging does not apply
+    for query, status in (("page=-1", 404), ("page=0", 404), ("page=x", 404), ("page_size=0", 400)):
+        assert client.get(f"{API}/?format={export}&{query}").status_code == status, query
+        assert client.get(f"{API}/?{query}").status_code == status, query  # what the JSON list answers
+
+
 def test_detail_has_the_history_of_tranches_and_expenditures(stocked, four, api):
     allocation = four["X"]
     disburse(allocation, "20000.00", voucher_no="XH-1")

@@ -31,6 +31,14 @@ class Pagination(PageNumberPagination):
             raise exceptions.ValidationError({"page_size": [_("必须是 1 到 500 之间的整数。")]})
         return size
 
+    def check_params(self, request) -> None:
+        """Refuse bad paging parameters where they do not apply (the CSV/xlsx exports of a whole list), as
+        a paged request would: a size out of range is 400, a page that cannot exist 404."""
+        self.get_page_size(request)
+        raw = request.query_params.get(self.page_query_param)
+        if raw and raw != "last" and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            raise exceptions.NotFound(self.invalid_page_message.format(page_number=raw, message=""))
+
     def get_schema_operation_parameters(self, view):
         # Document the limits the API enforces: a page past the end is 404, a size out of range 400.
         parameters = super().get_schema_operation_parameters(view)
