@@ -240,9 +240,16 @@ SURVEY_ANSWERS_PER_IP_PER_HOUR = env.int("SURVEY_ANSWERS_PER_IP_PER_HOUR", defau
 # `make run` needs no Redis and reports still render outside the web request.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
+# Seconds Redis waits for a delivered message's ack (tasks ack late: when they finish) before it gives the
+# message to another worker. Longer than any task and its retry countdowns (a province report ≤ 15 s,
+# backoff ≤ 20 s), short enough that a job of a worker killed outright is taken up again within minutes;
+# see docs/operations.md.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
+if CELERY_VISIBILITY_TIMEOUT < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be a positive number of seconds.")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
