@@ -288,3 +288,24 @@ def test_the_task_is_declared_for_reliability():
     assert tasks.generate_report.acks_late is True
     assert tasks.generate_report.reject_on_worker_lost is True
     assert tasks.generate_report.max_retries >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_shows_a_clear_message_on_the_page(client, cast, program, caplog):
+    round_ = services.round_create(program=program, by=cast.province)
+    client.force_login(cast.xihu)
+    with mock.patch.object(
+        tasks.generate_report, "delay", side_effect=OperationalError("Error 111 connecting to 127.0.0.1:6399")
+    ):
+        response = client.post(
+            f"/evaluation/rounds/{round_.pk}/reports/", {"kind": "county", "region": XIHU}, follow=True
+        )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "报告生成服务暂时不可用（任务队列无法连接），请稍后再试。" in page
+    assert "已提交报告生成请求" not in page
+    assert "6399" not in page  # the broker's address is for the log, not for the user
+    job = ReportJob.objects.get()
+    assert job.status == JobStatus.FAILED
+    # ... and the operators see it in the log (docs/operations.md, monitoring).
+    assert f"report job {job.pk} not queued, the broker cannot be reached" in caplog.text
