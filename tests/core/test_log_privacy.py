@@ -7,6 +7,7 @@ handler would write it (message, traceback, stack) and scanned for any checksum-
 """
 
 import csv
+import datetime as dt
 import io
 import logging
 import os
@@ -14,6 +15,8 @@ import random
 import re
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -169,3 +172,49 @@ def test_a_celery_worker_masks_its_log_lines_too():
     assert "member 330106********1236 phone 138****5678" in output
     assert "task sees 330106********1236" in output
     assert ID not in output and "13812345678" not in output
+
+
+def test_gunicorn_access_and_error_logs_mask_numbers():
+    from gunicorn.config import Config
+
+    from unionfunds.core.gunicorn_logging import MaskedLogger
+
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("errorlog", "-")
+    assert config.logger_class is not MaskedLogger  # the default; gunicorn.conf.py sets ours
+    logger = MaskedLogger(config)
+    out = io.StringIO()
+    for log in (logger.access_log, logger.error_log):
+        log.handlers[0].setStream(out)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/unions/5/?q={ID}",
+        "PATH_INFO": "/unions/5/",
+        "QUERY_STRING": f"q={ID}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.7",
+    }
+    response = types.SimpleNamespace(status="302 Found", headers=[], sent=0)
+    logger.access(response, types.SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=12))
+    logger.error("worker failed on %s", ID)
+    text = out.getvalue()
+    assert "GET /unions/5/?q=330106********1236 HTTP/1.1" in text
+    assert "worker failed on 330106********1236" in text
+    assert ID not in text
+
+
+def test_gunicorn_started_in_the_project_uses_the_masked_logger():
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    env = {**os.environ, "DEBUG": "1"}
+    result = subprocess.run(
+        [gunicorn, "--print-config", "unionfunds.wsgi:application"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert re.search(r"^logger_class\s+= unionfunds.core.gunicorn_logging.MaskedLogger$", result.stdout, re.M), (
+        result.stdout + result.stderr
+    )
