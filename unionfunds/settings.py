@@ -154,6 +154,7 @@ AXES_CLIENT_IP_CALLABLE = "unionfunds.core.clientip.client_address"
 
 # Production hardening; `manage.py check --deploy` is clean with the variables of docs/operations.md.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # probed over plain HTTP from inside the network
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
