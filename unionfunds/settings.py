@@ -31,6 +31,8 @@ def _required(name: str, dev_default: str) -> str:
 
 
 SECRET_KEY = _required("SECRET_KEY", "dev-only-secret-key-not-for-production")
+# Previous keys, still accepted for sessions and signed values while a rotation settles (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Key of the HMAC that turns an ID number into a comparable token (SPEC §2). Kept apart from
 # SECRET_KEY so rotating the session key does not orphan every stored member.
 ID_HASH_KEY = _required("ID_HASH_KEY", "dev-only-id-hash-key")
