@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from members.models import Region
-from unionfunds.core.filters import AmountFilter, IdFilter, YearFilter
+from unionfunds.core.filters import AmountFilter, IdFilter, OrderingFilter, YearFilter
 from unionfunds.core.money import split_by_weights
 
 from .choices import AllocationStatus, ApplicationStatus, Category
@@ -22,7 +22,7 @@ from .models import Allocation, AllocationFunding, BudgetLine, Expenditure
 ZERO = Decimal("0.00")
 
 
-class StableOrderingFilter(django_filters.OrderingFilter):
+class StableOrderingFilter(OrderingFilter):
     """Ordering with ``id`` as the last key, so rows with equal amounts (most grants are the maximum)
     come in the same order on every request and pages never repeat or skip a row."""
 

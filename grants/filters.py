@@ -2,7 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from members.choices import OrgForm
-from unionfunds.core.filters import BooleanFilter, IdFilter, YearFilter
+from unionfunds.core.filters import BooleanFilter, IdFilter, OrderingFilter, YearFilter
 
 from .choices import ApplicationStatus
 from .models import Application, Program
@@ -17,7 +17,7 @@ class ApplicationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices, label=_("状态"))
     eligible = BooleanFilter(field_name="eligible", label=_("符合条件"))
     org_form = django_filters.ChoiceFilter(field_name="union__org_form", choices=OrgForm.choices, label=_("组织形式"))
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=(("priority_score", "priority"), ("requested_amount", "amount"), ("submitted_at", "date"), ("id", "id")),
         label=_("排序"),
     )

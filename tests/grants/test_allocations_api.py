@@ -407,6 +407,7 @@ BAD_QUERIES = [
     ("updated_after=yesterday", "updated_after"),
     ("updated_after=2026-13-01T00:00:00", "updated_after"),
     ("ordering=password", "ordering"),
+    ("ordering=,", "ordering"),
     ("ordering=union__users__password", "ordering"),
     ("status=foo", "status"),
     ("program=abc", "program"),

@@ -811,3 +811,17 @@ def test_the_eligible_filter_takes_true_false_and_empty(stocked, api, queue):
             ids(api, stocked.province, f"{p}&eligible={false}"),
         )
         assert sorted(yes + no) == sorted(everything) and no
+
+
+@pytest.mark.parametrize("ordering", [",", "priority,", ",,amount"])
+def test_an_ordering_with_a_blank_item_is_refused(api, cast, ordering):
+    # django-filter ordered by nothing for "?ordering=,", so pages of the list could repeat or skip rows.
+    response = api.as_user(cast.province).get(f"{API}/applications/", {"ordering": ordering})
+    assert response.status_code == 400 and "ordering" in response.json()
+
+
+def test_an_empty_ordering_keeps_the_default_order(stocked, api, queue):
+    program, _other, _apps = queue
+    default = ids(api, stocked.province, f"program={program.pk}")
+    assert ids(api, stocked.province, f"program={program.pk}&ordering=") == default
+    assert ids(api, stocked.province, f"program={program.pk}&ordering=-id") == sorted(default, reverse=True)

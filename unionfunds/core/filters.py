@@ -90,3 +90,17 @@ class _StrictBooleanField(forms.Field):
 
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = _StrictBooleanField
+
+
+class _NoBlankItemsCSVField(django_filters.fields.BaseCSVField):
+    def clean(self, value):
+        # "?ordering=," is a list of blanks: django-filter ordered by nothing, so pages could repeat rows.
+        if value and any(not str(item).strip() for item in value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": ""})
+        return super().clean(value)
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """``?ordering=`` as django-filter reads it, but a blank item (``,``, ``priority,``) is a 400."""
+
+    base_field_class = _NoBlankItemsCSVField
