@@ -2,14 +2,17 @@
 
 import django_filters
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from unionfunds.core.filters import IdFilter
+from unionfunds.core.schema import RefusalSerializer
+
 from . import services
-from .choices import Answer, AssessmentStatus, JobStatus, ReportKind
+from .choices import Answer, AssessmentStatus, Grade, JobStatus, ReportKind
 from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck
 
 SCORE = {"max_digits": 5, "decimal_places": 2}
@@ -115,6 +118,10 @@ class AssessmentSerializer(serializers.ModelSerializer):
     county = serializers.CharField(source="county_id")
     county_name = serializers.CharField(source="county.name")
     city = serializers.CharField(source="county.parent_id")
+    # Blank until the figures are computed; read-only model fields lose allow_blank, so the schema
+    # would not admit "" without these declarations.
+    grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
+    final_grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = SelfAssessment
@@ -146,7 +153,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 
 class AssessmentFilter(django_filters.FilterSet):
-    round = django_filters.NumberFilter(field_name="round_id")
+    round = IdFilter(field_name="round_id")
     county = django_filters.CharFilter(field_name="county_id")
     city = django_filters.CharFilter(field_name="county__parent_id")
     status = django_filters.ChoiceFilter(choices=AssessmentStatus.choices)
@@ -273,16 +280,20 @@ class VerifySerializer(serializers.Serializer):
     findings = serializers.CharField(max_length=5000)
 
 
+class SpotCheckFilter(django_filters.FilterSet):
+    round = IdFilter(field_name="draw__round_id")
+
+    class Meta:
+        model = SpotCheck
+        fields = ["round"]
+
+
 class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SpotCheckSerializer
+    filterset_class = SpotCheckFilter
 
     def get_queryset(self):
         queryset = SpotCheck.objects.for_user(self.request.user).select_related("draw", "assessment__county")
-        round_id = self.request.query_params.get("round")
-        if round_id:
-            if not round_id.isdigit():
-                raise ValidationError({"round": ["应为评价轮次编号。"]})
-            queryset = queryset.filter(draw__round_id=int(round_id))
         return queryset.order_by("-draw__drawn_at", "assessment__county_id")
 
     @extend_schema(request=VerifySerializer, responses=SpotCheckSerializer)
@@ -339,7 +350,13 @@ class ReportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.G
     def get_queryset(self):
         return ReportJob.objects.for_user(self.request.user).select_related("version").order_by("-id")
 
-    @extend_schema(request=ReportRequestSerializer, responses={202: ReportJobSerializer})
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={
+            202: ReportJobSerializer,
+            503: OpenApiResponse(RefusalSerializer, description="The job queue cannot be reached (queue_unavailable)."),
+        },
+    )
     def create(self, request, *args, **kwargs):
         body = ReportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -36,6 +36,7 @@ def enqueue_report(job_id: int) -> None:
     try:
         generate_report.delay(job_id)
     except (OperationalError, ConnectionError, OSError) as exc:
+        log.error("report job %s not queued, the broker cannot be reached: %s", job_id, exc)  # for monitoring
         reports.fail(job_id, "任务队列暂不可用，未能排队。")
         raise ApplicationError(
             "queue_unavailable", "报告生成服务暂时不可用（任务队列无法连接），请稍后再试。", status=503

@@ -26,6 +26,7 @@ from grants.models import Allocation, Program
 from members.choices import Role
 from members.models import Region, Union
 from unionfunds.core import charts
+from unionfunds.core.clientip import client_address
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.forms import call_service
 
@@ -446,7 +447,7 @@ def survey(request, token: str):
     state = "form"
     error = ""
     if request.method == "POST":
-        address = request.META.get("REMOTE_ADDR", "")
+        address = client_address(request) or ""
         key = f"survey-rate:{token}:{address}"  # per union link, so one office NAT does not block every survey
         count = cache.get_or_set(key, 0, timeout=3600)
         if count >= settings.SURVEY_ANSWERS_PER_IP_PER_HOUR:

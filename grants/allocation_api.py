@@ -17,6 +17,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
+from unionfunds.core.filters import MAX_ID
 
 from . import allocations, services
 from .choices import Category
@@ -136,6 +137,13 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self):
         return allocations.allocations_for(self.request.user)
 
+    def get_renderers(self):
+        # Only the list exports: a CSV of one allocation's detail would be a meaningless "field,message" sheet.
+        renderers = super().get_renderers()
+        if self.action in ("list", None):  # None: a method the view does not take, answered 405 in any format
+            return renderers
+        return [r for r in renderers if not isinstance(r, CSVRenderer | XLSXRenderer)]
+
     @extend_schema(
         parameters=[
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"]),
@@ -146,6 +154,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         queryset = self.filter_queryset(self.get_queryset())
         export = request.accepted_renderer.format
         if export in ("csv", "xlsx"):
+            self.paginator.check_params(request)  # an export has every row, but page=-5 is still wrong
             rows = allocations.export_rows(queryset)
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             if export == "csv":
@@ -174,7 +183,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("program", OpenApiTypes.INT),
+            OpenApiParameter("program", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
             OpenApiParameter("group_by", OpenApiTypes.STR, enum=[*allocations.GROUPS]),
         ],
         responses=inline_serializer(
@@ -190,14 +199,20 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             many=True,
         ),
     )
-    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, BrowsableAPIRenderer])
+    @action(
+        detail=False,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, BrowsableAPIRenderer],
+        pagination_class=None,  # a few rows per group: one plain list, as the schema says
+        filterset_class=None,
+    )
     def summary(self, request):
-        group_by = request.query_params.get("group_by", "city")
+        group_by = request.query_params.get("group_by") or "city"
         if group_by not in allocations.GROUPS:
             raise ValidationError({"group_by": [f"应为 {' / '.join(allocations.GROUPS)} 之一。"]})
         program = request.query_params.get("program") or None
         # ASCII digits only, within the id range: str.isdigit() also accepts "²", which int() refuses.
-        if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= allocations.MAX_ID):
+        if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= MAX_ID):
             raise ValidationError({"program": ["应为项目编号（整数）。"]})
         return Response(allocations.summary(request.user, group_by=group_by, program=int(program) if program else None))
 

@@ -7,34 +7,22 @@ and city joined (read as plain values), plus one query for the funding split of 
 from decimal import Decimal
 
 import django_filters
-from django import forms
 from django.db.models import Count, Prefetch, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from members.models import Region
+from unionfunds.core.filters import AmountFilter, IdFilter, OrderingFilter, YearFilter
 from unionfunds.core.money import split_by_weights
 
 from .choices import AllocationStatus, ApplicationStatus, Category
 from .models import Allocation, AllocationFunding, BudgetLine, Expenditure
 
 ZERO = Decimal("0.00")
-# Largest primary key the database can hold (BigAutoField); a larger number is bad input, not a 500.
-MAX_ID = 2**63 - 1
 
 
-class IntegerFilter(django_filters.NumberFilter):
-    """A whole number within bounds: ``1.5`` or a 30-digit id is refused (400) instead of reaching the
-    database, where it either matches nothing by accident or overflows the driver (500)."""
-
-    field_class = forms.IntegerField
-
-    def get_max_validator(self):
-        return None
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
+class StableOrderingFilter(OrderingFilter):
     """Ordering with ``id`` as the last key, so rows with equal amounts (most grants are the maximum)
     come in the same order on every request and pages never repeat or skip a row."""
 
@@ -48,14 +36,14 @@ class StableOrderingFilter(django_filters.OrderingFilter):
 
 
 class AllocationFilter(django_filters.FilterSet):
-    program = IntegerFilter(field_name="program_id", min_value=1, max_value=MAX_ID)
-    year = IntegerFilter(field_name="year", min_value=1, max_value=32767)
+    program = IdFilter(field_name="program_id")
+    year = YearFilter(field_name="year")
     city = django_filters.CharFilter(field_name="city_id")
     county = django_filters.CharFilter(field_name="county_id")
-    union = IntegerFilter(field_name="union_id", min_value=1, max_value=MAX_ID)
+    union = IdFilter(field_name="union_id")
     status = django_filters.ChoiceFilter(choices=AllocationStatus.choices)
-    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
-    max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    min_amount = AmountFilter(field_name="amount", lookup_expr="gte")
+    max_amount = AmountFilter(field_name="amount", lookup_expr="lte")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
     ordering = StableOrderingFilter(
         fields=(

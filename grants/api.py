@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from unionfunds.core import clock
 
 from . import eligibility, permissions, selectors, services
-from .filters import ApplicationFilter
+from .filters import ApplicationFilter, ProgramFilter
 from .models import ApplicationTransition
 from .serializers import (
     ActionSerializer,
@@ -40,7 +40,7 @@ class ProgramViewSet(
 ):
     serializer_class = ProgramSerializer
     permission_classes = [ProgramPermission]
-    filterset_fields = ["year"]
+    filterset_class = ProgramFilter
 
     def get_queryset(self):
         return selectors.programs_for(self.request.user).order_by("-year", "id")

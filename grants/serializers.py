@@ -76,17 +76,17 @@ class BudgetLineSerializer(serializers.Serializer):
 
 class HistorySerializer(serializers.Serializer):
     action = serializers.CharField()
-    # "from" is a Python keyword; the contract name is set in to_representation.
-    from_status = serializers.CharField()
     to = serializers.CharField(source="to_status")
     actor = serializers.CharField(source="actor.username")
     at = serializers.DateTimeField()
     comment = serializers.CharField()
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["from"] = data.pop("from_status")
-        return {k: data[k] for k in ("action", "from", "to", "actor", "at", "comment")}
+    def get_fields(self):
+        # "from" (the contract name) is a Python keyword, so it cannot be a class attribute; declared
+        # here, it is both what the API writes and what the schema documents.
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="from_status")
+        return {name: fields[name] for name in ("action", "from", "to", "actor", "at", "comment")}
 
 
 class ApplicationSerializer(serializers.ModelSerializer):

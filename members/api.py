@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from . import permissions, services
-from .filters import UnionFilter
+from .filters import RegionFilter, UnionFilter
 from .models import Member, Region, Union
 from .serializers import (
     CommentSerializer,
@@ -47,7 +47,7 @@ class UnionPermission(BasePermission):
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RegionSerializer
     lookup_field = "code"
-    filterset_fields = ["level", "parent"]
+    filterset_class = RegionFilter
 
     def get_queryset(self):
         return Region.objects.for_user(self.request.user).order_by("code")

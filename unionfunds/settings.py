@@ -6,6 +6,7 @@ With ``DEBUG=1`` (what ``make run`` and ``make test`` write into ``.env``) devel
 are allowed: SQLite, Celery over kombu's filesystem transport, a throwaway secret key.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -30,6 +31,8 @@ def _required(name: str, dev_default: str) -> str:
 
 
 SECRET_KEY = _required("SECRET_KEY", "dev-only-secret-key-not-for-production")
+# Previous keys, still accepted for sessions and signed values while a rotation settles (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Key of the HMAC that turns an ID number into a comparable token (SPEC §2). Kept apart from
 # SECRET_KEY so rotating the session key does not orphan every stored member.
 ID_HASH_KEY = _required("ID_HASH_KEY", "dev-only-id-hash-key")
@@ -133,8 +136,28 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
 
+
+def _networks(name: str) -> list:
+    """A comma-separated list of IP addresses or networks (``10.0.0.5,10.1.0.0/16``); a bad entry stops start-up."""
+    networks = []
+    for item in env.list(name, default=[]):
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24, host bits zero)."
+            ) from None
+    return networks
+
+
+# Reverse proxies whose X-Forwarded-For is believed (unionfunds/core/clientip.py); none by default, so
+# the peer's address is the client's. The audit trail, the login lockout and the survey rate limit use it.
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "unionfunds.core.clientip.client_address"
+
 # Production hardening; `manage.py check --deploy` is clean with the variables of docs/operations.md.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # probed over plain HTTP from inside the network
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
@@ -182,7 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "unionfunds.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "unionfunds.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "unionfunds.core.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATE_FORMAT": "iso-8601",
@@ -224,9 +247,16 @@ SURVEY_ANSWERS_PER_IP_PER_HOUR = env.int("SURVEY_ANSWERS_PER_IP_PER_HOUR", defau
 # `make run` needs no Redis and reports still render outside the web request.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
+# Seconds Redis waits for a delivered message's ack (tasks ack late: when they finish) before it gives the
+# message to another worker. Longer than any task and its retry countdowns (a province report ≤ 15 s,
+# backoff ≤ 20 s), short enough that a job of a worker killed outright is taken up again within minutes;
+# see docs/operations.md.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
+if CELERY_VISIBILITY_TIMEOUT < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be a positive number of seconds.")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -9,6 +9,9 @@ from grants import allocation_api
 from grants import api as grants_api
 from members import api as members_api
 from unionfunds.core.auth import ObtainTokenView
+from unionfunds.core.health import healthz
+
+handler404 = "unionfunds.core.api.not_found"
 
 router = DefaultRouter()
 router.register("regions", members_api.RegionViewSet, basename="region")
@@ -28,6 +31,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

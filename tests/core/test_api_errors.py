@@ -64,7 +64,7 @@ def test_unexpected_exceptions_are_not_swallowed():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(None, 50), ("1", 1), ("50", 50), (str(MAX_PAGE_SIZE), MAX_PAGE_SIZE)],
+    [(None, 50), ("", 50), ("1", 1), ("50", 50), (str(MAX_PAGE_SIZE), MAX_PAGE_SIZE)],
 )
 def test_page_size_accepted(raw, expected):
     params = {} if raw is None else {"page_size": raw}
@@ -80,3 +80,41 @@ def test_page_size_refused(raw):
     with pytest.raises(exceptions.ValidationError) as caught:
         Pagination().get_page_size(request)
     assert "page_size" in caught.value.detail
+
+
+@pytest.mark.parametrize("url", ["/api/v1/programs/1.5/", "/api/v1/no-such-thing/", "/api/v1/unions/x/members/"])
+def test_an_api_url_no_route_matches_is_the_api_json_404(api, cast, url):
+    response = api.as_user(cast.province).get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_a_page_url_no_route_matches_stays_the_html_404(client, cast):
+    client.force_login(cast.province)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/regions/%00/",
+        "/api/v1/regions/?parent=%00",
+        "/api/v1/self-assessments/?city=%00",
+        "/api/v1/unions/?q=ab%00c",
+        "/api/v1/allocations/summary/?group_by=%00",
+        "/api/v1/allocations/?county=%00&format=csv",
+    ],
+)
+def test_a_nul_character_in_a_query_or_path_is_refused_not_a_500(api, cast, url):
+    # PostgreSQL cannot hold NUL; Django's validators refuse it. The fuzzer generates no NUL (see
+    # tests/core/test_api_fuzz.py), so this is where it is checked.
+    assert api.as_user(cast.province).get(url).status_code in (400, 404)
+
+
+def test_a_nul_character_in_a_json_body_is_a_400_naming_the_field(api, cast):
+    response = api.as_user(cast.xihu).post("/api/v1/unions/", {"name": "西溪\x00工会"}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()

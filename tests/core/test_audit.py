@@ -219,3 +219,72 @@ def test_the_console_handler_of_settings_logging_masks_every_logger():
     assert "138****5678" in text
     assert "330106********1236" in text
     assert ID_X not in text and PHONE not in text and ID not in text
+
+
+# ---------------------------------------------------------------- no way to change it through the app
+
+
+def trail() -> list[tuple]:
+    return list(AuditEvent.objects.order_by("pk").values_list("pk", "action", "actor_username", "before", "after"))
+
+
+@pytest.fixture
+def operator(db):
+    from members.models import User
+
+    return User.objects.create_superuser("ops", password="Ops-pass-2026!")
+
+
+def test_the_admin_shows_an_event_but_a_superuser_cannot_add_change_or_delete_it(client, event, operator):
+    client.force_login(operator)
+    recorded = trail()
+    base = "/admin/core/auditevent/"
+    assert client.get(f"{base}{event.pk}/change/").status_code == 200  # read-only view
+    forged = {"action": "test.forged", "object_type": "x", "object_id": "1", "actor_username": "nobody"}
+    assert client.post(f"{base}add/", forged).status_code == 403
+    assert client.post(f"{base}{event.pk}/change/", forged).status_code == 403
+    assert client.post(f"{base}{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = client.post(base, {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"})
+    assert bulk.status_code in (200, 302)  # the list has no delete action: nothing selected runs
+    assert trail() == recorded
+
+
+def test_no_api_route_writes_the_audit_trail(api, cast, event):
+    from django.urls import get_resolver
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert not [path for path in schema["paths"] if "audit" in path]
+    for name, component in schema["components"]["schemas"].items():  # no body carries an audit event
+        assert not {"actor_username", "object_repr"} <= set(component.get("properties", {})), name
+    # No API view works on AuditEvent, whatever its URL.
+    views = []
+
+    def walk(patterns):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns)
+            else:
+                views.append(getattr(pattern.callback, "cls", None))
+
+    recorded = trail()
+    walk(get_resolver().url_patterns)
+    api_views = [v for v in views if v is not None]
+    assert api_views  # the walk found the DRF views
+    for view in api_views:
+        model = getattr(getattr(view, "queryset", None), "model", None)
+        serializer = getattr(view, "serializer_class", None)
+        assert model is not AuditEvent and getattr(getattr(serializer, "Meta", None), "model", None) is not AuditEvent
+    client = api.as_user(cast.province)
+    for url in ("/api/v1/audit/", "/api/v1/audit-events/", f"/api/v1/audit-events/{event.pk}/"):
+        for method in ("post", "put", "patch", "delete"):
+            assert getattr(client, method)(url, {"action": "test.forged"}, format="json").status_code == 404
+    assert trail() == recorded
+
+
+def test_the_audit_page_only_reads(client, cast, event):
+    client.force_login(cast.province)
+    recorded = trail()
+    for method in ("post", "put", "delete"):
+        getattr(client, method)("/audit/", {"action": "test.forged", "id": event.pk})
+    assert trail() == recorded

@@ -482,3 +482,36 @@ def test_download_only_when_done(api, cast, round_):
     # Done: asking again queues a new job (a new version when it is generated).
     again = report(api, cast.xihu, "county", round_, XIHU).json()
     assert again["id"] != job_id and again["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{CHECKS}?round=²",  # "²".isdigit() is True, int("²") raised: 500
+        f"{CHECKS}?round=99999999999999999999",
+        f"{ASSESSMENTS}?round=99999999999999999999",
+        f"{ASSESSMENTS}?round=1.5",
+    ],
+)
+def test_round_filters_refuse_what_is_not_an_id_with_400(api, cast, url):
+    response = api.as_user(cast.province).get(url)
+    assert response.status_code == 400, response.content
+    assert "round" in response.json()
+
+
+def test_spot_check_round_filter_still_filters(api, cast, bare_round, drawn):
+    found = get(api, cast.province, CHECKS, round=bare_round.pk).json()["results"]
+    assert {c["id"] for c in found} == {c.pk for c in drawn.values()}
+    assert get(api, cast.province, CHECKS, round=bare_round.pk + 1).json()["results"] == []
+
+
+def test_the_schema_admits_the_blank_grade_of_a_draft(api, cast, bare_round):
+    from drf_spectacular.generators import SchemaGenerator
+
+    draft = get(api, cast.xihu, ASSESSMENTS).json()["results"][0]
+    assert (draft["status"], draft["grade"], draft["final_grade"]) == ("draft", "", "")
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    for field in ("grade", "final_grade"):
+        choices = schema["Assessment"]["properties"][field]["oneOf"]
+        allowed = {v for ref in choices for v in schema[ref["$ref"].rsplit("/", 1)[-1]]["enum"]}
+        assert allowed == {"优", "良", "中", "差", ""}

@@ -7,6 +7,7 @@ database, whose name pytest-django derives from the configured one (``test_<name
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -43,47 +44,65 @@ def pdf_text(version: ReportVersion) -> str:
     ).stdout.decode()
 
 
+def start_worker(
+    log_path: Path, media_root, name: str, *, pool: str = "solo", include: str | None = None, **env
+) -> subprocess.Popen:
+    """A Celery worker subprocess on the test database and the configured Redis, in its own process group
+    (so a test can kill it with all its pool processes, as when its machine dies)."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "MEDIA_ROOT": str(media_root),
+        "DJANGO_SETTINGS_MODULE": "unionfunds.settings",
+        **env,
+    }
+    command = [
+        str(Path(sys.executable).with_name("celery")),
+        "-A",
+        "unionfunds",
+        "worker",
+        f"--pool={pool}",
+        "--concurrency=1",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+    ]
+    if include:
+        command += ["-I", include]
+    log = log_path.open("a")
+    try:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    finally:
+        log.close()  # the child keeps its own descriptor
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
 def worker(transactional_db, tmp_path, settings):
     """A Celery worker subprocess on the test database and the configured Redis; stopped at the end,
     before the test database is flushed."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "DJANGO_SETTINGS_MODULE": "unionfunds.settings",
-    }
     celery_app.control.purge()  # nothing left over from an earlier run of another database
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("celery")),
-            "-A",
-            "unionfunds",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"uf-test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "worker.log"
+    process = start_worker(log, settings.MEDIA_ROOT, "uf-test")
     try:
-        yield process, tmp_path / "worker.log"
+        yield process, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+        stop_worker(process)
 
 
 def wait_for(job_id: int, timeout: float = 60) -> ReportJob:
@@ -127,6 +146,100 @@ def test_a_real_worker_renders_the_county_report(worker, stocked, program):
     assert "陆万元整" in text  # 60,000.00
     assert "第 1 页" in text
     assert "generate_report" in log.read_text()
+
+
+# The test workers' visibility timeout: how long Redis keeps a delivered, unacknowledged message from
+# other workers (production: CELERY_VISIBILITY_TIMEOUT, 900 s).
+VISIBILITY = 3
+
+
+def wait_until(condition, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def held_report(stocked, program, tmp_path, settings):
+    """A county report requested while a prefork worker (one pool process) is up whose render waits on a
+    file: yields (job, worker, hold folder, log) once the render has started."""
+    cast = stocked
+    allocate(program, cast.union_xihu, "60000.00", "45000.00")
+    round_ = services.round_create(program=program, by=cast.province)
+    celery_app.control.purge()
+    with celery_app.connection_for_write() as connection:  # no unacknowledged message of an earlier run
+        connection.default_channel.client.delete("unacked", "unacked_index")
+    hold, log = tmp_path / "hold", tmp_path / "workers.log"
+    hold.mkdir()
+    worker = start_worker(
+        log,
+        settings.MEDIA_ROOT,
+        "uf-doomed",
+        pool="prefork",
+        include="tests.evaluation.worker_hold",
+        REPORT_HOLD_DIR=str(hold),
+        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
+    )
+    try:
+        job, created = services.report_request(kind="county", round_=round_, region=XIHU, by=cast.xihu)
+        assert created
+        assert wait_until(lambda: any(hold.glob("rendering-*"))), log.read_text()
+        running = ReportJob.objects.get(pk=job.pk)
+        assert (running.status, running.progress, running.attempts) == (JobStatus.RUNNING, 40, 1)
+        yield job, worker, hold, log
+    finally:
+        stop_worker(worker)
+
+
+def assert_done_once(job: ReportJob, log: Path) -> None:
+    job = ReportJob.objects.get(pk=job.pk)
+    assert job.status == JobStatus.DONE, f"{job.status} {job.error}\n{log.read_text()}"
+    assert (job.progress, job.attempts) == (100, 2)  # the killed attempt and the one that finished
+    versions = ReportVersion.objects.filter(job__kind=job.kind, job__round=job.round, job__region=job.region)
+    assert [v.job_id for v in versions] == [job.pk]
+    assert "西湖区" in pdf_text(versions[0])
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_of_a_report_loses_no_job(held_report, settings):
+    """The whole worker (main process and pool process) is SIGKILLed while the PDF renders, as when its
+    machine dies. The message was never acknowledged (acks late), so Redis hands it to the next worker
+    once the visibility timeout has passed; the task starts over and stores one version."""
+    job, doomed, hold, log = held_report
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait(timeout=10)
+    assert not ReportVersion.objects.filter(job=job).exists()
+    assert ReportJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
+    (hold / "release").touch()  # whoever renders next does not wait
+    time.sleep(VISIBILITY)  # until then Redis keeps the message for the dead worker
+    survivor = start_worker(log, settings.MEDIA_ROOT, "uf-survivor", CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY))
+    try:
+        wait_for(job.pk, timeout=60)
+    finally:
+        stop_worker(survivor)
+    assert_done_once(job, log)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_process_killed_in_the_middle_of_a_report_is_retried_at_once(held_report):
+    """Only the pool process rendering the report is SIGKILLed (the kernel's OOM killer does this): the
+    worker sees it lost and, as the task rejects on worker loss, puts the message back at once for a
+    new pool process, without waiting for the visibility timeout."""
+    job, worker, hold, log = held_report
+    [rendering] = hold.glob("rendering-*")
+    os.kill(int(rendering.name.split("-")[1]), signal.SIGKILL)
+    (hold / "release").touch()
+    wait_for(job.pk, timeout=60)
+    assert worker.poll() is None, log.read_text()
+    assert_done_once(job, log)
+    assert "WorkerLostError" in log.read_text()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -175,3 +288,24 @@ def test_the_task_is_declared_for_reliability():
     assert tasks.generate_report.acks_late is True
     assert tasks.generate_report.reject_on_worker_lost is True
     assert tasks.generate_report.max_retries >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_shows_a_clear_message_on_the_page(client, cast, program, caplog):
+    round_ = services.round_create(program=program, by=cast.province)
+    client.force_login(cast.xihu)
+    with mock.patch.object(
+        tasks.generate_report, "delay", side_effect=OperationalError("Error 111 connecting to 127.0.0.1:6399")
+    ):
+        response = client.post(
+            f"/evaluation/rounds/{round_.pk}/reports/", {"kind": "county", "region": XIHU}, follow=True
+        )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "报告生成服务暂时不可用（任务队列无法连接），请稍后再试。" in page
+    assert "已提交报告生成请求" not in page
+    assert "6399" not in page  # the broker's address is for the log, not for the user
+    job = ReportJob.objects.get()
+    assert job.status == JobStatus.FAILED
+    # ... and the operators see it in the log (docs/operations.md, monitoring).
+    assert f"report job {job.pk} not queued, the broker cannot be reached" in caplog.text

@@ -751,3 +751,77 @@ def test_list_query_count_does_not_grow_with_the_page(stocked, program, api):
     assert count == 15
     assert many == few
     assert few <= 8
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/applications/?program=99999999999999999999", "program"),  # overflowed the driver: 500
+        ("/applications/?union=1.5", "union"),
+        ("/applications/?year=1e30", "year"),
+        ("/applications/?program=0", "program"),
+        ("/programs/?year=99999999999999999999", "year"),
+        ("/programs/?year=2022.5", "year"),
+        ("/programs/?year=2022.0", "year"),  # Django's IntegerField takes it; the schema says integer
+        ("/programs/?year=２０２２", "year"),  # full-width digits, which int() accepts
+    ],
+)
+def test_id_and_year_filters_refuse_what_no_row_can_have_with_400(api, cast, url, field):
+    response = api.as_user(cast.province).get(API + url)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def test_id_and_year_filters_still_filter(api, cast, program):
+    assert [p["id"] for p in api.as_user(cast.province).get(f"{API}/programs/?year={program.year}").json()["results"]]
+    assert api.as_user(cast.province).get(f"{API}/programs/?year=1999").json()["results"] == []
+    assert api.as_user(cast.province).get(f"{API}/applications/?program={program.pk}").status_code == 200
+
+
+def test_the_schema_documents_history_entries_with_the_keys_the_api_writes(stocked, program, api):
+    from drf_spectacular.generators import SchemaGenerator
+
+    application = make_application(program, stocked.union_xihu, until=S.SUBMITTED)
+    entry = as_(api, stocked.province).get(f"{API}/applications/{application.pk}/").json()["history"][0]
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]["History"]
+    assert (
+        set(schema["properties"])
+        == set(schema["required"])
+        == set(entry)
+        == {"action", "from", "to", "actor", "at", "comment"}
+    )
+
+
+@pytest.mark.parametrize("value", ["null", "unknown", "yes", "2"])
+def test_the_eligible_filter_refuses_what_is_neither_true_nor_false(api, cast, value):
+    # django-filter ignored these and listed every application, which reads like an answer.
+    response = api.as_user(cast.province).get(f"{API}/applications/?eligible={value}")
+    assert response.status_code == 400
+    assert "eligible" in response.json()
+
+
+def test_the_eligible_filter_takes_true_false_and_empty(stocked, api, queue):
+    program, _other, _apps = queue
+    p = f"program={program.pk}"
+    everything = ids(api, stocked.province, p)
+    assert ids(api, stocked.province, f"{p}&eligible=") == everything
+    for true, false in (("true", "false"), ("True", "False"), ("1", "0")):
+        yes, no = (
+            ids(api, stocked.province, f"{p}&eligible={true}"),
+            ids(api, stocked.province, f"{p}&eligible={false}"),
+        )
+        assert sorted(yes + no) == sorted(everything) and no
+
+
+@pytest.mark.parametrize("ordering", [",", "priority,", ",,amount"])
+def test_an_ordering_with_a_blank_item_is_refused(api, cast, ordering):
+    # django-filter ordered by nothing for "?ordering=,", so pages of the list could repeat or skip rows.
+    response = api.as_user(cast.province).get(f"{API}/applications/", {"ordering": ordering})
+    assert response.status_code == 400 and "ordering" in response.json()
+
+
+def test_an_empty_ordering_keeps_the_default_order(stocked, api, queue):
+    program, _other, _apps = queue
+    default = ids(api, stocked.province, f"program={program.pk}")
+    assert ids(api, stocked.province, f"program={program.pk}&ordering=") == default
+    assert ids(api, stocked.province, f"program={program.pk}&ordering=-id") == sorted(default, reverse=True)

@@ -395,6 +395,20 @@ def test_region_list_filters_by_level_and_parent(api, cast):
     assert client.get(f"{API}/regions/", {"level": "planet"}).status_code == 400
 
 
+@pytest.mark.parametrize("parent", ["999999", "abc(w", "330000330000"])
+def test_region_list_with_an_unknown_parent_lists_nothing(api, cast, parent):
+    # Like the county and city filters elsewhere: an unknown code matches nothing (it was a 400
+    # "not one of the available choices" for a value the schema allows).
+    response = api.as_user(cast.province).get(f"{API}/regions/", {"parent": parent})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_region_list_parent_filter_stays_inside_the_scope(api, cast):
+    response = api.as_user(cast.hangzhou).get(f"{API}/regions/", {"parent": "330200"})
+    assert response.json()["results"] == []  # Ningbo's counties are outside Hangzhou's scope
+
+
 # fmt: off
 REGION_DETAIL = [
     # user            code       expected
@@ -1530,3 +1544,10 @@ def test_account_without_role_sees_nothing_and_may_do_nothing(api, cast):
     assert client.get(members_url(cast.union_xihu)).status_code == 404
     assert client.post(f"{API}/unions/", union_payload("nobody"), format="json").status_code == 403
     assert Union.objects.count() == 4
+
+
+@pytest.mark.parametrize("query", ["min_members=99999999999999999999", "max_members=1.5", "min_members=-1"])
+def test_member_count_filters_refuse_what_no_union_can_have_with_400(api, cast, query):
+    response = api.as_user(cast.province).get(f"{API}/unions/?{query}")
+    assert response.status_code == 400, response.content
+    assert query.split("=")[0] in response.json()

@@ -3,8 +3,9 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import InvalidPage
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -21,7 +22,7 @@ class Pagination(PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        if not raw:  # absent or empty: as for every query parameter, empty means not given
             return self.page_size
         try:
             size = int(raw)
@@ -46,6 +47,22 @@ class Pagination(PageNumberPagination):
         self.display_page_controls = paginator.num_pages > 1 and self.template is not None
         return self.page.object_list
 
+    def check_params(self, request) -> None:
+        """Refuse bad paging parameters where they do not apply (the CSV/xlsx exports of a whole list), as
+        a paged request would: a size out of range is 400, a page that cannot exist 404."""
+        self.get_page_size(request)
+        raw = request.query_params.get(self.page_query_param)
+        if raw and raw != "last" and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            raise exceptions.NotFound(self.invalid_page_message.format(page_number=raw, message=""))
+
+    def get_schema_operation_parameters(self, view):
+        # Document the limits the API enforces: a page past the end is 404, a size out of range 400.
+        parameters = super().get_schema_operation_parameters(view)
+        limits = {"page": {"minimum": 1}, "page_size": {"minimum": 1, "maximum": MAX_PAGE_SIZE}}
+        for parameter in parameters:
+            parameter["schema"].update(limits.get(parameter["name"], {}))
+        return parameters
+
 
 def validation_error_to_dict(error: DjangoValidationError) -> dict | list:
     if hasattr(error, "error_dict"):
@@ -66,3 +83,11 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """``handler404``: an API client gets the API's JSON 404 even for a URL no route matches
+    (``/api/v1/programs/1.5/``), not the HTML page meant for browsers."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.utils import translation
 
 from .audit import client_ip
+from .clientip import client_address
 
 
 class AuditContextMiddleware:
@@ -11,7 +12,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        token = client_ip.set(client_address(request))
         try:
             return self.get_response(request)
         finally:
