@@ -789,6 +789,7 @@ ROWS: list[Row] = [
         note="covers the admin namespace: no account of the cast is is_staff",
     ),
     page("GET", "/admin/login/", "public", ok=OK200),
+    page("GET", "/healthz/", "public", ok=OK200, note="the load balancer's probe: no account, only ok/down"),
     page("GET", "/admin/members/union/", "public", ok=ADMIN_LOGIN),
     # ------------------------------------------------------------ pages: members
     *also_post(page("GET", "/", "read")),
