@@ -63,3 +63,21 @@ def leave(member: Member, on) -> None:
     """Record that ``member`` left, behind the services' back (setup only), keeping the union's count true."""
     Member.objects.filter(pk=member.pk).update(left_on=on)
     Union.objects.filter(pk=member.union_id).refresh_member_counts()
+
+
+def lockout(username: str, failures: int = 5):
+    """The django-axes record of ``username`` locked out after ``failures`` wrong passwords from 10.0.0.1."""
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    return AccessAttempt.objects.create(
+        username=username,
+        ip_address="10.0.0.1",
+        user_agent="test",
+        http_accept="*/*",
+        path_info="/accounts/login/",
+        attempt_time=timezone.now(),
+        get_data="",
+        post_data="",
+        failures_since_start=failures,
+    )

@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.messages import constants as message_levels
 from django.core.files.base import ContentFile
@@ -73,6 +72,7 @@ from members.choices import Role
 from members.models import Member, Union, User
 from members.services import regions_load
 from tests.conftest import Cast, build_cast, make_user
+from tests.factories import lockout
 from tests.grants.allocation_helpers import PDF, approve, disburse
 from tests.grants.conftest import add_members, make_application, make_program, staff
 from unionfunds.core import clock
@@ -1135,17 +1135,7 @@ def build_world() -> World:
     for key in ("xihu_b", "yuhang", "yinzhou"):
         officers[key] = make_user(f"t_officer_{key}", Role.UNION_OFFICER, union=unions[key])
     for account in officers.values():
-        AccessAttempt.objects.create(
-            username=account.username,
-            ip_address="10.0.0.1",
-            user_agent="test",
-            http_accept="*/*",
-            path_info="/accounts/login/",
-            attempt_time=timezone.now(),
-            get_data="",
-            post_data="",
-            failures_since_start=5,
-        )
+        lockout(account.username)
 
     granted = make_program(cast.province, name="矩阵·已下拨项目")
     applied = make_program(cast.province, name="矩阵·申请中项目")

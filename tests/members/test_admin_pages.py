@@ -4,23 +4,13 @@ import csv
 import io
 
 from axes.models import AccessAttempt
-from django.utils import timezone
 
+from tests.factories import lockout
 from unionfunds.core.models import AuditEvent
 
 
 def lock(username: str, failures: int = 5):
-    return AccessAttempt.objects.create(
-        username=username,
-        ip_address="10.0.0.1",
-        user_agent="test",
-        http_accept="*/*",
-        path_info="/accounts/login/",
-        attempt_time=timezone.now(),
-        get_data="",
-        post_data="",
-        failures_since_start=failures,
-    )
+    return lockout(username, failures)
 
 
 def test_county_staff_unlock_an_officer_of_their_county_and_it_is_audited(client, cast):

@@ -29,13 +29,12 @@ form are the regions of the scope (at most 90, one query).
 import datetime as dt
 
 from axes.models import AccessAttempt
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from members.choices import Role, UnionStatus
 from members.models import Member, Region, Union, User
 from tests.conftest import make_user
-from tests.factories import UnionFactory
+from tests.factories import UnionFactory, lockout
 from tests.grants import conftest as grants_fixtures
 from tests.grants.conftest import add_members
 from tests.query_counts import (
@@ -169,17 +168,7 @@ def test_union_page_roster_and_accounts(cast, django_assert_max_num_queries):
 
 
 def _attempt(username: str) -> AccessAttempt:
-    return AccessAttempt.objects.create(
-        username=username,
-        ip_address="10.0.0.1",
-        user_agent="test",
-        http_accept="*/*",
-        path_info="/accounts/login/",
-        attempt_time=timezone.now(),
-        get_data="",
-        post_data="",
-        failures_since_start=5,
-    )
+    return lockout(username)
 
 
 def test_locked_accounts_page(cast, django_assert_max_num_queries):
