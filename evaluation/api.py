@@ -2,6 +2,7 @@
 
 import django_filters
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -55,7 +56,7 @@ class SpotCheckRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if ("count" in attrs) == ("ratio" in attrs):
-            raise serializers.ValidationError({"count": "请给出 count 或 ratio 之一。"})
+            raise serializers.ValidationError({"count": str(services.COUNT_OR_RATIO)})
         return attrs
 
 
@@ -313,6 +314,7 @@ class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class ReportJobSerializer(serializers.ModelSerializer):
     round = serializers.IntegerField(source="round_id")
     region = serializers.CharField(source="region_id")
+    error = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()
 
     class Meta:
@@ -330,6 +332,10 @@ class ReportJobSerializer(serializers.ModelSerializer):
             "version",
         ]
         read_only_fields = fields
+
+    def get_error(self, job) -> str:
+        # Our own failures are stored as source text (a catalogue entry); a worker's exception text is not.
+        return _(job.error) if job.error else ""
 
     def get_version(self, job) -> dict | None:
         version = getattr(job, "version", None) if job.status == JobStatus.DONE else None
@@ -373,7 +379,7 @@ class ReportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.G
         job = self.get_object()
         version = getattr(job, "version", None)
         if job.status != JobStatus.DONE or version is None:
-            raise NotFound("报告尚未生成完成。")
+            raise NotFound(_("报告尚未生成完成。"))
         response = FileResponse(version.file.open("rb"), content_type="application/pdf")
         response["Content-Disposition"] = (
             f'attachment; filename="report-{job.kind}-{job.region_id}-v{version.number}.pdf"'

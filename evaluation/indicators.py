@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext_lazy as _
 
 from grants.models import Allocation
 from members.choices import UnionStatus
@@ -241,10 +242,10 @@ def city_figures(round_: EvaluationRound, province: Region) -> list[dict]:
 
 
 FLAG_LABELS = {
-    "no_allocations": "本地区本项目没有下拨，资金使用率计 0 分",
-    "no_verified_unions": "本地区没有已核实的新业态工会",
-    "no_responses": "没有满意度答卷，满意度计 0 分",
-    "sample_too_small": "有获补助工会的答卷数少于最低样本量",
-    "adjusted": "市级对指标得分作了调整",
-    "spot_check_difference": "省级抽查核定分与市级审核分相差超过 5 分",
+    "no_allocations": _("本地区本项目没有下拨，资金使用率计 0 分"),
+    "no_verified_unions": _("本地区没有已核实的新业态工会"),
+    "no_responses": _("没有满意度答卷，满意度计 0 分"),
+    "sample_too_small": _("有获补助工会的答卷数少于最低样本量"),
+    "adjusted": _("市级对指标得分作了调整"),
+    "spot_check_difference": _("省级抽查核定分与市级审核分相差超过 5 分"),
 }

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.lookups import Exact
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from grants.models import Program
@@ -61,7 +62,7 @@ class EvaluationRound(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.program.year}年度绩效评价"
+        return gettext("%(year)s年度绩效评价") % {"year": self.program.year}
 
     @property
     def year(self) -> int:

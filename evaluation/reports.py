@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from grants.models import Allocation
 from unionfunds.core import charts, clock
@@ -236,9 +237,12 @@ def generate(job_id: int) -> ReportJob | None:
         job.progress = 5
         job.error = ""
         job.save(update_fields=["status", "attempts", "started_at", "progress", "error"])
-    context = report_context(job)
-    _progress(job, 40)
-    html = render_to_string(TEMPLATES[job.kind], context)
+    # Reports are official Chinese documents, whoever asked: the same language in the worker and when a
+    # task runs eagerly inside an English request.
+    with translation.override(settings.LANGUAGE_CODE):
+        context = report_context(job)
+        _progress(job, 40)
+        html = render_to_string(TEMPLATES[job.kind], context)
     rendered = render_pdf(html)
     pdf = rendered.content
     _progress(job, 90)

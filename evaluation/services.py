@@ -16,15 +16,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from grants.models import Allocation, Program
+from grants.services import PROGRAM_NOT_FOUND
 from members.choices import RegionLevel, Role
 from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.tables import TableError, cell_text, read_table
-from unionfunds.core.uploads import check_upload
+from unionfunds.core.uploads import check_upload, too_large_message
 
 from . import indicators
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
@@ -43,6 +46,11 @@ from .models import (
 from .workflows import ASSESSMENT_WORKFLOW
 
 FLAG_DIFFERENCE = Decimal(5)
+# Refusals given in more than one place (services, the survey page, the API), in one wording.
+COOKIES_NEEDED = gettext_lazy("请允许浏览器保存 Cookie 后再提交。")
+ALREADY_ANSWERED = gettext_lazy("您已经提交过本次调查，感谢参与！")
+COUNT_OR_RATIO = gettext_lazy("请给出抽查数量 count 或比例 ratio 之一。")
+CHECK_CLOSED = gettext_lazy("该抽查已办结。")
 
 
 def _deny(allowed: bool, reason: str) -> None:
@@ -54,11 +62,13 @@ def _decimal(value: Any, field: str, *, low: Decimal, high: Decimal, places: int
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise ValidationError({field: f"「{value}」不是有效数字。"}) from None
+        raise ValidationError({field: _("「%(value)s」不是有效数字。") % {"value": value}}) from None
     if not number.is_finite() or not low <= number <= high:
-        raise ValidationError({field: f"应在 {low} 到 {high} 之间。"})
+        raise ValidationError({field: _("应在 %(low)s 到 %(high)s 之间。") % {"low": low, "high": high}})
     if number != round(number, places):
-        raise ValidationError({field: f"最多 {places} 位小数。"})
+        raise ValidationError(
+            {field: ngettext("最多 %(places)d 位小数。", "最多 %(places)d 位小数。", places) % {"places": places}}
+        )
     return number
 
 
@@ -85,27 +95,27 @@ def round_create(
     """Open the evaluation of a program year; creates one self-assessment per county of the owner."""
     program = Program.objects.for_user(by).filter(pk=getattr(program, "pk", program)).select_related("owner").first()
     if program is None:
-        raise ValidationError({"program": "项目不存在或不在您的范围内。"})
+        raise ValidationError({"program": str(PROGRAM_NOT_FOUND)})
     _deny(
         by.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_STAFF) and by.region_id == program.owner_id,
-        "只有项目主管单位可以开展绩效评价。",
+        _("只有项目主管单位可以开展绩效评价。"),
     )
     if EvaluationRound.objects.filter(program=program).exists():
-        raise ValidationError({"program": "该项目已开展绩效评价。"})
+        raise ValidationError({"program": _("该项目已开展绩效评价。")})
     weights = dict(weights or {"utilization": "0.3", "coverage": "0.2", "satisfaction": "0.5"})
     unknown = set(weights) - {i.value for i in Indicator}
     missing = {i.value for i in Indicator} - set(weights)
     if unknown or missing:
-        raise ValidationError({"weights": "权重应包含且仅包含 utilization、coverage、satisfaction 三项。"})
+        raise ValidationError({"weights": _("权重应包含且仅包含 utilization、coverage、satisfaction 三项。")})
     parsed = {k: _decimal(v, "weights", low=Decimal(0), high=Decimal(1)) for k, v in weights.items()}
     if sum(parsed.values()) != 1:
-        raise ValidationError({"weights": f"三项权重之和应为 1，现为 {sum(parsed.values())}。"})
+        raise ValidationError({"weights": _("三项权重之和应为 1，现为 %(sum)s。") % {"sum": sum(parsed.values())}})
     try:
         minimum = int(min_responses)
     except (TypeError, ValueError):
-        raise ValidationError({"min_responses": "应为正整数。"}) from None
+        minimum = 0
     if minimum < 1:
-        raise ValidationError({"min_responses": "应为正整数。"})
+        raise ValidationError({"min_responses": _("应为正整数。")})
     round_ = EvaluationRound(
         program=program,
         coverage_target=_decimal(coverage_target, "coverage_target", low=Decimal("0.001"), high=Decimal(1)),
@@ -143,8 +153,8 @@ def survey_invite(*, round_: EvaluationRound, union: Union, by: User) -> SurveyI
     if not Union.objects.for_user(by).filter(pk=union.pk).exists():
         raise Http404
     if union.pk not in subsidised_union_ids(round_):
-        raise ValidationError({"union": "该工会未获本项目补助，不需要满意度调查。"})
-    invite, _ = SurveyInvite.objects.get_or_create(round=round_, union=union)
+        raise ValidationError({"union": _("该工会未获本项目补助，不需要满意度调查。")})
+    invite, _created = SurveyInvite.objects.get_or_create(round=round_, union=union)
     return invite
 
 
@@ -162,12 +172,12 @@ def survey_answer_public(*, token: str, answer: str, comment: str, device_token:
     if invite is None:
         raise Http404
     if answer not in Answer.values:
-        raise ValidationError({"answer": "请选择满意程度。"})
+        raise ValidationError({"answer": _("请选择满意程度。")})
     if not device_token:
-        raise ValidationError({"answer": "请允许浏览器保存 Cookie 后再提交。"})
+        raise ValidationError({"answer": str(COOKIES_NEEDED)})
     digest = device_digest(device_token)
     if SurveyResponse.objects.filter(round=invite.round, union=invite.union, device=digest).exists():
-        raise ApplicationError("already_answered", "您已经提交过本次调查，感谢参与！")
+        raise ApplicationError("already_answered", str(ALREADY_ANSWERED))
     try:
         with transaction.atomic():
             response = SurveyResponse.objects.create(
@@ -180,7 +190,7 @@ def survey_answer_public(*, token: str, answer: str, comment: str, device_token:
                 device=digest,
             )
     except IntegrityError:
-        raise ApplicationError("already_answered", "您已经提交过本次调查，感谢参与！") from None
+        raise ApplicationError("already_answered", str(ALREADY_ANSWERED)) from None
     return response
 
 
@@ -194,30 +204,40 @@ def survey_responses_enter(
     row_names: Sequence[str] | None = None,
 ) -> list[SurveyResponse]:
     """Paper answers typed in by county staff (or imported): all rows or none, errors by row index."""
-    _deny(by.role == Role.COUNTY_STAFF, "只有县（市、区）总工会可以录入纸质问卷。")
+    _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以录入纸质问卷。"))
     if not rows:
-        raise ValidationError({"responses": "没有答卷。"})
+        raise ValidationError({"responses": _("没有答卷。")})
     in_scope = set(Union.objects.for_user(by).values_list("pk", flat=True))
     subsidised = subsidised_union_ids(round_)
     errors: dict[str, str] = {}
 
     def name(index: int) -> str:  # how a row is called in messages: 第 3 条 (a list) or 第 5 行 (a sheet)
-        return row_names[index] if row_names else f"第 {index + 1} 条"
+        return row_names[index] if row_names else _("第 %(n)d 条") % {"n": index + 1}
 
     objects = []
     for index, row in enumerate(rows):
         try:
             union_id = int(row.get("union"))
         except (TypeError, ValueError):
-            errors[f"{index}.union"] = f"{name(index)}：工会编号无效。"
+            errors[f"{index}.union"] = _("%(row)s：工会编号无效。") % {"row": name(index)}
             continue
         answer = row.get("answer")
         if union_id not in in_scope:
-            errors[f"{index}.union"] = f"{name(index)}：工会 {union_id} 不存在或不在您的管辖范围内。"
+            errors[f"{index}.union"] = _("%(row)s：工会 %(union)s 不存在或不在您的管辖范围内。") % {
+                "row": name(index),
+                "union": union_id,
+            }
         elif union_id not in subsidised:
-            errors[f"{index}.union"] = f"{name(index)}：工会 {union_id} 未获本项目补助。"
+            errors[f"{index}.union"] = _("%(row)s：工会 %(union)s 未获本项目补助。") % {
+                "row": name(index),
+                "union": union_id,
+            }
         if answer not in Answer.values:
-            errors[f"{index}.answer"] = f"{name(index)}：满意度「{answer}」应为 {'、'.join(Answer.values)} 之一。"
+            errors[f"{index}.answer"] = _("%(row)s：满意度「%(answer)s」应为 %(choices)s 之一。") % {
+                "row": name(index),
+                "answer": answer,
+                "choices": pgettext("list separator", "、").join(Answer.values),
+            }
         if f"{index}.union" in errors or f"{index}.answer" in errors:
             continue
         objects.append(
@@ -274,7 +294,7 @@ def assessment_submit(*, assessment: SelfAssessment, narrative: str, by: User) -
     narrative = (narrative or "").strip()
     before = _transition(assessment, "submit", by)  # role and state first; a refusal below rolls it back
     if not narrative:
-        raise ValidationError({"narrative": "请填写自评说明。"})
+        raise ValidationError({"narrative": _("请填写自评说明。")})
     figures = indicators.compute(assessment.round, [assessment.county_id])
     assessment.narrative = narrative
     assessment.utilization_rate = figures.utilization_rate
@@ -325,10 +345,15 @@ def assessment_approve(
     clean: dict[str, dict] = {}
     for indicator, change in (adjustments or {}).items():
         if indicator not in Indicator.values:
-            raise ValidationError({"adjustments": f"未知指标「{indicator}」。"})
+            raise ValidationError({"adjustments": _("未知指标「%(indicator)s」。") % {"indicator": indicator}})
         reason = str((change or {}).get("reason") or "").strip()
         if not reason:
-            raise ValidationError({"adjustments": f"调整「{Indicator(indicator).label}」得分必须说明理由。"})
+            raise ValidationError(
+                {
+                    "adjustments": _("调整「%(indicator)s」得分必须说明理由。")
+                    % {"indicator": Indicator(indicator).label}
+                }
+            )
         value = _decimal((change or {}).get("score"), "adjustments", low=Decimal(0), high=Decimal(100), places=2)
         clean[indicator] = {"score": str(value.quantize(Decimal("0.01"))), "reason": reason[:500]}
     scores = _scores(assessment)
@@ -359,7 +384,7 @@ def assessment_return(*, assessment: SelfAssessment, by: User, comment: str) -> 
     comment = (comment or "").strip()
     before = _transition(assessment, "return", by, comment)  # role and state first; a refusal below rolls back
     if not comment:
-        raise ValidationError({"comment": "退回时必须填写意见。"})
+        raise ValidationError({"comment": _("退回时必须填写意见。")})
     assessment.reviewed_score = None
     assessment.final_score = None
     assessment.final_grade = ""
@@ -377,7 +402,7 @@ def assessment_return(*, assessment: SelfAssessment, by: User, comment: str) -> 
 @transaction.atomic
 def city_summary_complete(*, round_: EvaluationRound, by: User, narrative: str = "") -> CitySummary:
     """A city's own summary, possible only when every county of the city is approved."""
-    _deny(by.role == Role.CITY_STAFF, "只有市总工会可以完成市级审核评价。")
+    _deny(by.role == Role.CITY_STAFF, _("只有市总工会可以完成市级审核评价。"))
     if not EvaluationRound.objects.for_user(by).filter(pk=round_.pk).exists():
         raise Http404
     city = by.region
@@ -389,11 +414,12 @@ def city_summary_complete(*, round_: EvaluationRound, by: User, narrative: str =
     if pending:
         raise ApplicationError(
             "counties_pending",
-            "尚有县（市、区）未审核通过：" + "、".join(a.county.name for a in pending),
+            _("尚有县（市、区）未审核通过：%(counties)s")
+            % {"counties": pgettext("list separator", "、").join(a.county.name for a in pending)},
             extra={"pending": [a.county_id for a in pending]},
         )
     figures = indicators.compute(round_, counties_under(city))
-    summary, _ = CitySummary.objects.update_or_create(
+    summary, _created = CitySummary.objects.update_or_create(
         round=round_,
         city=city,
         defaults={
@@ -436,7 +462,7 @@ def draw_sample(population: Sequence[tuple[int, str]], count: int, seed: int) ->
 def spot_check_draw(
     *, round_: EvaluationRound, by: User, count: int | None = None, ratio: Any = None, seed: int | None = None
 ) -> SpotCheckDraw:
-    _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以开展抽查。")
+    _deny(by.role == Role.PROVINCE_STAFF, _("只有省总工会可以开展抽查。"))
     EvaluationRound.objects.select_for_update().get(pk=round_.pk)
     population = list(
         SelfAssessment.objects.filter(round=round_, status=AssessmentStatus.APPROVED).values_list(
@@ -444,16 +470,25 @@ def spot_check_draw(
         )
     )
     if not population:
-        raise ApplicationError("nothing_to_draw", "尚无市级审核通过的县（市、区），无法抽查。")
+        raise ApplicationError("nothing_to_draw", _("尚无市级审核通过的县（市、区），无法抽查。"))
     if (count is None) == (ratio is None):
-        raise ValidationError({"count": "请给出抽查数量 count 或比例 ratio 之一。"})
+        raise ValidationError({"count": str(COUNT_OR_RATIO)})
     if ratio is not None:
         share = _decimal(ratio, "ratio", low=Decimal("0.001"), high=Decimal(1))
         count = max(1, math.ceil(share * len(population)))
     if not isinstance(count, int) or count < 1:
-        raise ValidationError({"count": "抽查数量应为正整数。"})
+        raise ValidationError({"count": _("抽查数量应为正整数。")})
     if count > len(population):
-        raise ValidationError({"count": f"抽查数量 {count} 超过可抽查的 {len(population)} 个县（市、区）。"})
+        raise ValidationError(
+            {
+                "count": ngettext(
+                    "抽查数量 %(count)d 超过可抽查的 %(n)d 个县（市、区）。",
+                    "抽查数量 %(count)d 超过可抽查的 %(n)d 个县（市、区）。",
+                    len(population),
+                )
+                % {"count": count, "n": len(population)}
+            }
+        )
     if seed is None:
         seed = random.SystemRandom().randrange(1, 2**31)
     chosen = draw_sample(population, count, int(seed))
@@ -486,17 +521,17 @@ def _check_in_scope(pk: int, by: User) -> SpotCheck:
 def spot_check_verify(*, check: SpotCheck, scores: Mapping[str, Any], findings: str, by: User) -> SpotCheck:
     """Verified scores and findings; the final score becomes the verified score; > 5 points apart is flagged."""
     check = _check_in_scope(check.pk, by)  # out of scope: as if it did not exist (404) before the role (403)
-    _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以核定抽查结果。")
+    _deny(by.role == Role.PROVINCE_STAFF, _("只有省总工会可以核定抽查结果。"))
     if check.status != SpotCheckStatus.PENDING:
-        raise ApplicationError("illegal_transition", "该抽查已办结。")
+        raise ApplicationError("illegal_transition", str(CHECK_CLOSED))
     assessment = check.assessment
     if assessment.status != AssessmentStatus.APPROVED:
-        raise ApplicationError("illegal_transition", "该县（市、区）的自评尚未审核通过。")
+        raise ApplicationError("illegal_transition", _("该县（市、区）的自评尚未审核通过。"))
     if set(scores) != {i.value for i in Indicator}:
-        raise ValidationError({"scores": "应给出 utilization、coverage、satisfaction 三项核定得分。"})
+        raise ValidationError({"scores": _("应给出 utilization、coverage、satisfaction 三项核定得分。")})
     findings = (findings or "").strip()
     if not findings:
-        raise ValidationError({"findings": "请填写抽查发现。"})
+        raise ValidationError({"findings": _("请填写抽查发现。")})
     parsed = {k: _decimal(v, "scores", low=Decimal(0), high=Decimal(100), places=2) for k, v in scores.items()}
     check.verified_utilization = parsed["utilization"]
     check.verified_coverage = parsed["coverage"]
@@ -528,9 +563,9 @@ def spot_check_verify(*, check: SpotCheck, scores: Mapping[str, Any], findings: 
 def spot_check_send_back(*, check: SpotCheck, comment: str, by: User) -> SpotCheck:
     """The province sends the county's assessment back down to be redone."""
     check = _check_in_scope(check.pk, by)
-    _deny(by.role == Role.PROVINCE_STAFF, "只有省总工会可以退回抽查的县（市、区）。")
+    _deny(by.role == Role.PROVINCE_STAFF, _("只有省总工会可以退回抽查的县（市、区）。"))
     if check.status != SpotCheckStatus.PENDING:
-        raise ApplicationError("illegal_transition", "该抽查已办结。")
+        raise ApplicationError("illegal_transition", str(CHECK_CLOSED))
     assessment_return(assessment=check.assessment, by=by, comment=comment)
     check.status = SpotCheckStatus.SENT_BACK
     check.findings = comment
@@ -554,18 +589,21 @@ REPORT_LEVEL = {
 def report_request(*, kind: str, round_: EvaluationRound | int, region: str, by: User) -> tuple[ReportJob, bool]:
     """A report job, or the one already queued or running for the same report. Returns (job, created)."""
     # A report covers a whole region (every subsidised union of it): beyond a union officer's scope.
-    _deny(by.role != Role.UNION_OFFICER, "基层工会不能生成地区评价报告。")
+    _deny(by.role != Role.UNION_OFFICER, _("基层工会不能生成地区评价报告。"))
     if kind not in ReportKind.values:
-        raise ValidationError({"kind": f"报告类型应为 {' / '.join(ReportKind.values)} 之一。"})
+        raise ValidationError({"kind": _("报告类型应为 %(kinds)s 之一。") % {"kinds": " / ".join(ReportKind.values)}})
     round_ = EvaluationRound.objects.for_user(by).filter(pk=getattr(round_, "pk", round_)).first()
     if round_ is None:
-        raise ValidationError({"round": "评价轮次不存在或不在您的范围内。"})
+        raise ValidationError({"round": _("评价轮次不存在或不在您的范围内。")})
     target = Region.objects.for_user(by).filter(code=str(region)).first()
     if target is None:
-        raise ValidationError({"region": "区划不存在或不在您的范围内。"})
+        raise ValidationError({"region": _("区划不存在或不在您的范围内。")})
     if target.level != REPORT_LEVEL[kind]:
         raise ValidationError(
-            {"region": f"{ReportKind(kind).label}须对应{RegionLevel(REPORT_LEVEL[kind]).label}级区划。"}
+            {
+                "region": _("%(kind)s须对应%(level)s级区划。")
+                % {"kind": ReportKind(kind).label, "level": RegionLevel(REPORT_LEVEL[kind]).label}
+            }
         )
     existing = ReportJob.objects.filter(
         kind=kind, round=round_, region=target, status__in=["queued", "running"]
@@ -588,9 +626,9 @@ def report_request(*, kind: str, round_: EvaluationRound | int, region: str, by:
 def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, by: User) -> EvidenceFile:
     """An evidence file of the county's self-assessment (PDF or image, sniffed from its content)."""
     assessment = _assessment_in_scope(assessment.pk, by)
-    _deny(by.role == Role.COUNTY_STAFF, "只有县（市、区）总工会可以上传自评佐证材料。")
+    _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以上传自评佐证材料。"))
     if assessment.status != AssessmentStatus.DRAFT:
-        raise ApplicationError("illegal_transition", "自评已提交，不能再上传佐证材料；如需补充请由市级退回。")
+        raise ApplicationError("illegal_transition", _("自评已提交，不能再上传佐证材料；如需补充请由市级退回。"))
     content_type = check_upload(content)
     evidence = EvidenceFile(
         assessment=assessment,
@@ -610,6 +648,11 @@ def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, b
     return evidence
 
 
+def _sheet_row(number: int) -> str:
+    """How a row of an imported spreadsheet is named in messages: the number the spreadsheet shows."""
+    return _("第 %(n)d 行") % {"n": number}
+
+
 SURVEY_COLUMNS = {
     "credit_code": ("credit_code", "统一社会信用代码", "工会统一社会信用代码"),
     "answer": ("answer", "满意度", "满意程度"),
@@ -622,13 +665,13 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
     """Paper answers from a spreadsheet: one row per answer, the union by its credit code, the answer as
     a code or its Chinese label. All rows or none; errors name the spreadsheet row."""
     if len(content) > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError({"file": f"文件超过 {settings.UPLOAD_MAX_BYTES / 1048576:g} MB。"})
+        raise ValidationError({"file": too_large_message()})
     try:
         table = read_table(content)
     except TableError as exc:
         raise ValidationError({"file": str(exc)}) from None
     if not table:
-        raise ValidationError({"file": "文件中没有表头行。"})
+        raise ValidationError({"file": _("文件中没有表头行。")})
     header = [cell_text(c) for c in table[0]]
     index = {}
     for code, names in SURVEY_COLUMNS.items():
@@ -637,7 +680,9 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
                 index[code] = position
     missing = [SURVEY_COLUMNS[c][1] for c in ("credit_code", "answer") if c not in index]
     if missing:
-        raise ValidationError({"file": f"缺少必填列：{'、'.join(missing)}。"})
+        raise ValidationError(
+            {"file": _("缺少必填列：%(columns)s。") % {"columns": pgettext("list separator", "、").join(missing)}}
+        )
     labels = {str(a.label): a.value for a in Answer} | {a.value: a.value for a in Answer}
     codes = {cell_text(r[index["credit_code"]]).upper() for r in table[1:] if len(r) > index["credit_code"]}
     union_ids = dict(Union.objects.for_user(by).filter(credit_code__in=codes).values_list("credit_code", "pk"))
@@ -652,9 +697,10 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
 
         union_id = union_ids.get(cell("credit_code").upper())
         if union_id is None:
-            errors[f"row {number}"] = (
-                f"第 {number} 行：统一社会信用代码「{cell('credit_code')}」不是您管辖范围内的工会。"
-            )
+            errors[f"row {number}"] = _("%(row)s：统一社会信用代码「%(code)s」不是您管辖范围内的工会。") % {
+                "row": _sheet_row(number),
+                "code": cell("credit_code"),
+            }
             continue
         rows.append(
             {"union": union_id, "answer": labels.get(cell("answer"), cell("answer")), "comment": cell("comment")}
@@ -663,5 +709,5 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
     if errors:
         raise ValidationError(errors)
     return survey_responses_enter(
-        round_=round_, rows=rows, by=by, source=ResponseSource.IMPORT, row_names=[f"第 {n} 行" for n in numbers]
+        round_=round_, rows=rows, by=by, source=ResponseSource.IMPORT, row_names=[_sheet_row(n) for n in numbers]
     )

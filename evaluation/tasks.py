@@ -3,6 +3,8 @@
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
 from unionfunds.core.errors import ApplicationError
@@ -10,6 +12,8 @@ from unionfunds.core.errors import ApplicationError
 from . import reports
 
 log = logging.getLogger(__name__)
+# Stored on the job in the source language; pages and the API translate it for whoever reads it.
+QUEUE_DOWN = gettext_noop("任务队列暂不可用，未能排队。")
 
 
 @shared_task(
@@ -37,7 +41,7 @@ def enqueue_report(job_id: int) -> None:
         generate_report.delay(job_id)
     except (OperationalError, ConnectionError, OSError) as exc:
         log.error("report job %s not queued, the broker cannot be reached: %s", job_id, exc)  # for monitoring
-        reports.fail(job_id, "任务队列暂不可用，未能排队。")
+        reports.fail(job_id, QUEUE_DOWN)
         raise ApplicationError(
-            "queue_unavailable", "报告生成服务暂时不可用（任务队列无法连接），请稍后再试。", status=503
+            "queue_unavailable", _("报告生成服务暂时不可用（任务队列无法连接），请稍后再试。"), status=503
         ) from exc

@@ -29,6 +29,7 @@ from unionfunds.core import charts
 from unionfunds.core.clientip import client_address
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.forms import call_service
+from unionfunds.core.uploads import too_large_message
 
 from . import indicators, services
 from .choices import Answer, AssessmentStatus, Indicator, JobStatus, ReportKind
@@ -186,7 +187,7 @@ def _errors(request, form) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
-            messages.error(request, f"{label}：{error}" if label else error)
+            messages.error(request, _("%(label)s：%(error)s") % {"label": label, "error": error} if label else error)
 
 
 @login_required
@@ -453,7 +454,7 @@ def survey(request, token: str):
         if count >= settings.SURVEY_ANSWERS_PER_IP_PER_HOUR:
             state, error = "limited", _("提交过于频繁，请稍后再试。")
         elif not request.COOKIES.get(DEVICE_COOKIE):
-            error = _("请允许浏览器保存 Cookie 后再提交。")
+            error = str(services.COOKIES_NEEDED)
         else:
             try:
                 services.survey_answer_public(
@@ -493,7 +494,7 @@ def evidence_upload(request, pk: int):
     if upload is None:
         messages.error(request, _("请选择要上传的文件。"))
     elif upload.size > settings.UPLOAD_MAX_BYTES:
-        messages.error(request, _("文件超过 10 MB。"))
+        messages.error(request, too_large_message())
     elif call_service(
         form,
         lambda: services.evidence_add(
@@ -525,7 +526,7 @@ def survey_import(request, pk: int):
     if upload is None:
         messages.error(request, _("请选择要导入的文件。"))
     elif upload.size > settings.UPLOAD_MAX_BYTES:
-        messages.error(request, _("文件超过 %(mb)s MB。") % {"mb": f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"})
+        messages.error(request, too_large_message())
     else:
         created = call_service(
             form,

@@ -7,6 +7,8 @@ import re
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
 from unionfunds.core.filters import MAX_ID
+from unionfunds.core.uploads import voucher_too_large_message
 
 from . import allocations, services
 from .choices import Category
@@ -88,7 +91,10 @@ class DisbursementSerializer(serializers.Serializer):
     paid_on = serializers.DateField()
     voucher_no = serializers.CharField(max_length=50)
     to = serializers.CharField(
-        max_length=6, required=False, allow_blank=True, help_text="下级总工会区划代码；留空表示直接拨付给工会"
+        max_length=6,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("下级总工会区划代码；留空表示直接拨付给工会"),
     )
 
 
@@ -209,11 +215,13 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def summary(self, request):
         group_by = request.query_params.get("group_by") or "city"
         if group_by not in allocations.GROUPS:
-            raise ValidationError({"group_by": [f"应为 {' / '.join(allocations.GROUPS)} 之一。"]})
+            raise ValidationError(
+                {"group_by": [_("应为 %(choices)s 之一。") % {"choices": " / ".join(allocations.GROUPS)}]}
+            )
         program = request.query_params.get("program") or None
         # ASCII digits only, within the id range: str.isdigit() also accepts "²", which int() refuses.
         if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= MAX_ID):
-            raise ValidationError({"program": ["应为项目编号（整数）。"]})
+            raise ValidationError({"program": [_("应为项目编号（整数）。")]})
         return Response(allocations.summary(request.user, group_by=group_by, program=int(program) if program else None))
 
     @extend_schema(request=DisbursementSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -242,7 +250,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = dict(body.validated_data)
         upload = data.pop("voucher_file", None)
         if upload is not None and upload.size > settings.UPLOAD_MAX_BYTES:
-            raise ValidationError({"voucher_file": [f"凭证文件超过 {settings.UPLOAD_MAX_BYTES // 1048576} MB。"]})
+            raise ValidationError({"voucher_file": [voucher_too_large_message()]})
         expenditure = services.expenditure_record(
             allocation=allocation,
             data=data,

@@ -14,13 +14,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from members.choices import RegionLevel
 from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.errors import ApplicationError
-from unionfunds.core.money import FEN, parse_money, split_by_weights
+from unionfunds.core.money import FEN, format_money, parse_money, split_by_weights
 from unionfunds.core.uploads import check_upload
 
 from . import eligibility, permissions
@@ -43,6 +45,8 @@ from .workflows import DECISIONS, workflow_for
 PROGRAM_AUDIT_FIELDS = ["name", "year", "owner", "budget_total", "target_count", "max_grant", "opens_on", "closes_on"]
 APPLICATION_AUDIT_FIELDS = ["program", "union", "status", "requested_amount", "approved_amount", "plan"]
 COMMENT_REQUIRED = {"return", "reject"}
+# Also refused by the evaluation services, in the same words.
+PROGRAM_NOT_FOUND = gettext_lazy("项目不存在或不在您的范围内。")
 
 
 def _deny(decision: tuple[bool, str]) -> None:
@@ -67,15 +71,15 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
     _deny(permissions.can_create_program(by))
     owner_code = str(data.get("owner") or by.region_id)
     if owner_code != by.region_id:
-        raise ValidationError({"owner": "只能为本级区划设立专项经费项目。"})
+        raise ValidationError({"owner": _("只能为本级区划设立专项经费项目。")})
     owner = Region.objects.get(code=owner_code)
     errors: dict[str, Any] = {}
     budget = _money(data.get("budget_total"), "budget_total")
     if budget <= 0:
-        errors["budget_total"] = "预算总额必须大于 0。"
+        errors["budget_total"] = _("预算总额必须大于 0。")
     target = data.get("target_count")
     if not isinstance(target, int) or target <= 0:
-        errors["target_count"] = "计划补助工会数必须是正整数。"
+        errors["target_count"] = _("计划补助工会数必须是正整数。")
         target = 1
     max_grant = data.get("max_grant")
     if max_grant in (None, ""):
@@ -83,7 +87,7 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
     else:
         max_grant = _money(max_grant, "max_grant")
     if max_grant <= 0 or max_grant > budget:
-        errors["max_grant"] = "单个工会补助上限必须大于 0 且不超过预算总额。"
+        errors["max_grant"] = _("单个工会补助上限必须大于 0 且不超过预算总额。")
 
     sources = list(data.get("funding_sources") or [])
     seen: set[str] = set()
@@ -91,44 +95,56 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
     for index, item in enumerate(sources):
         source = item.get("source")
         if source not in FundingSource.values:
-            errors["funding_sources"] = f"第 {index + 1} 项：未知的资金来源「{source}」。"
+            errors["funding_sources"] = _("第 %(n)d 项：未知的资金来源「%(source)s」。") % {
+                "n": index + 1,
+                "source": source,
+            }
             break
         if source in seen:
-            errors["funding_sources"] = f"资金来源「{source}」重复。"
+            errors["funding_sources"] = _("资金来源「%(source)s」重复。") % {"source": source}
             break
         seen.add(source)
         funding.append((source, _money(item.get("amount"), "funding_sources")))
     if not funding and "funding_sources" not in errors:
-        errors["funding_sources"] = "请填写资金来源。"
+        errors["funding_sources"] = _("请填写资金来源。")
     elif "funding_sources" not in errors:
-        total = sum((amount for _, amount in funding), Decimal("0"))
+        total = sum((amount for _source, amount in funding), Decimal("0"))
         if total != budget:
-            errors["funding_sources"] = f"资金来源合计 {total:,.2f} 元，与预算总额 {budget:,.2f} 元不一致。"
+            errors["funding_sources"] = _("资金来源合计 %(total)s 元，与预算总额 %(budget)s 元不一致。") % {
+                "total": format_money(total),
+                "budget": format_money(budget),
+            }
 
     categories = list(data.get("categories") or Category.values)
     unknown = [c for c in categories if c not in Category.values]
     if unknown:
-        errors["categories"] = f"未知的使用范围：{'、'.join(unknown)}。"
+        errors["categories"] = _("未知的使用范围：%(categories)s。") % {
+            "categories": pgettext("list separator", "、").join(map(str, unknown))
+        }
 
     quotas: dict[str, int] = {}
     for city_code, count in (data.get("city_quotas") or {}).items():
         city = Region.objects.filter(code=str(city_code), level=RegionLevel.CITY, parent=owner).first()
         if city is None:
-            errors["city_quotas"] = f"「{city_code}」不是本项目主管区划下的市。"
+            errors["city_quotas"] = _("「%(code)s」不是本项目主管区划下的市。") % {"code": city_code}
             break
         if not isinstance(count, int) or count < 0:
-            errors["city_quotas"] = f"{city.name}的名额必须是非负整数。"
+            errors["city_quotas"] = _("%(city)s的名额必须是非负整数。") % {"city": city.name}
             break
         quotas[city.code] = count
 
     opens_on, closes_on = data.get("opens_on"), data.get("closes_on")
     if not opens_on or not closes_on:
-        errors["opens_on"] = "请填写申报起止日期。"
+        errors["opens_on"] = _("请填写申报起止日期。")
     elif closes_on < opens_on:
-        errors["closes_on"] = "申报截止日期不能早于开始日期。"
+        errors["closes_on"] = _("申报截止日期不能早于开始日期。")
     name = str(data.get("name") or "").strip()
     if name and Program.objects.filter(owner=owner, year=data.get("year"), name=name).exists():
-        errors["name"] = f"{owner.federation_name}{data.get('year')} 年度已有同名项目「{name}」。"
+        errors["name"] = _("%(federation)s%(year)s 年度已有同名项目「%(name)s」。") % {
+            "federation": owner.federation_name,
+            "year": data.get("year"),
+            "name": name,
+        }
     if errors:
         raise ValidationError(errors)
 
@@ -152,7 +168,7 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
         with transaction.atomic():
             program.save()
     except IntegrityError:
-        raise ValidationError({"name": "本级同一年度已有同名项目。"}) from None
+        raise ValidationError({"name": _("本级同一年度已有同名项目。")}) from None
     ProgramFunding.objects.bulk_create(
         ProgramFunding(program=program, source=s, amount=a, position=i) for i, (s, a) in enumerate(funding)
     )
@@ -174,7 +190,7 @@ def _application_in_scope(pk: int, by: User, *, lock: bool = False) -> Applicati
     try:
         return qs.get(pk=pk)
     except Application.DoesNotExist:
-        raise Http404(f"申请 {pk} 不存在。") from None
+        raise Http404(_("申请 %(pk)s 不存在。") % {"pk": pk}) from None
 
 
 def _budget_lines(data: Mapping[str, Any], program: Program, requested: Decimal) -> list[BudgetLine]:
@@ -183,17 +199,23 @@ def _budget_lines(data: Mapping[str, Any], program: Program, requested: Decimal)
         category = item.get("category")
         if category not in program.categories:
             raise ValidationError(
-                {"budget_lines": f"第 {index + 1} 行：使用范围「{category}」不在本项目允许的范围内。"}
+                {
+                    "budget_lines": _("第 %(n)d 行：使用范围「%(category)s」不在本项目允许的范围内。")
+                    % {"n": index + 1, "category": category}
+                }
             )
         amount = _money(item.get("amount"), "budget_lines")
         if amount <= 0:
-            raise ValidationError({"budget_lines": f"第 {index + 1} 行：金额必须大于 0。"})
+            raise ValidationError({"budget_lines": _("第 %(n)d 行：金额必须大于 0。") % {"n": index + 1}})
         lines.append(BudgetLine(category=category, amount=amount, description=str(item.get("description") or "")[:300]))
     if lines:
         total = sum((line.amount for line in lines), Decimal("0"))
         if total != requested:
             raise ValidationError(
-                {"budget_lines": f"预算明细合计 {total:,.2f} 元，与申请金额 {requested:,.2f} 元不一致。"}
+                {
+                    "budget_lines": _("预算明细合计 %(total)s 元，与申请金额 %(requested)s 元不一致。")
+                    % {"total": format_money(total), "requested": format_money(requested)}
+                }
             )
     return lines
 
@@ -201,9 +223,14 @@ def _budget_lines(data: Mapping[str, Any], program: Program, requested: Decimal)
 def _requested(value: Any, program: Program) -> Decimal:
     requested = _money(value, "requested_amount")
     if requested <= 0:
-        raise ValidationError({"requested_amount": "申请金额必须大于 0。"})
+        raise ValidationError({"requested_amount": _("申请金额必须大于 0。")})
     if requested > program.max_grant:
-        raise ValidationError({"requested_amount": f"申请金额不得超过单个工会补助上限 {program.max_grant:,.2f} 元。"})
+        raise ValidationError(
+            {
+                "requested_amount": _("申请金额不得超过单个工会补助上限 %(max)s 元。")
+                % {"max": format_money(program.max_grant)}
+            }
+        )
     return requested
 
 
@@ -233,21 +260,25 @@ def application_create(*, data: Mapping[str, Any], by: User) -> Application:
     """A draft application of a union in the user's scope to a program the user can see."""
     program = Program.objects.for_user(by).filter(pk=getattr(data.get("program"), "pk", data.get("program"))).first()
     if program is None:
-        raise ValidationError({"program": "项目不存在或不在您的范围内。"})
+        raise ValidationError({"program": str(PROGRAM_NOT_FOUND)})
     union = Union.objects.for_user(by).filter(pk=getattr(data.get("union"), "pk", data.get("union"))).first()
     if union is None:
-        raise ValidationError({"union": "工会不存在或不在您的管辖范围内。"})
+        raise ValidationError({"union": _("工会不存在或不在您的管辖范围内。")})
     _deny(permissions.can_draft_application(by, union))
     if not permissions.union_under(union, program.owner):
-        raise ValidationError({"union": f"该工会不在「{program.owner.name}」范围内，不能申请本项目。"})
+        raise ValidationError(
+            {"union": _("该工会不在「%(region)s」范围内，不能申请本项目。") % {"region": program.owner.name}}
+        )
     if clock.today() > program.closes_on:
-        raise ApplicationError("window_closed", f"本项目申报已于 {program.closes_on:%Y-%m-%d} 截止。")
+        raise ApplicationError(
+            "window_closed", _("本项目申报已于 %(date)s 截止。") % {"date": program.closes_on.isoformat()}
+        )
     existing = Application.objects.filter(program=program, union=union).first()
     if existing is not None:
         raise ValidationError(
             {
-                "union": "single_application：该工会在本项目中已有申请"
-                f"（编号 {existing.pk}，{existing.get_status_display()}）。"
+                "union": _("%(rule)s：该工会在本项目中已有申请（编号 %(pk)s，%(status)s）。")
+                % {"rule": "single_application", "pk": existing.pk, "status": existing.get_status_display()}
             }
         )
     requested = _requested(data.get("requested_amount"), program)
@@ -261,7 +292,9 @@ def application_create(*, data: Mapping[str, Any], by: User) -> Application:
         with transaction.atomic():
             application.save()
     except IntegrityError:
-        raise ValidationError({"union": "single_application：该工会在本项目中已有申请。"}) from None
+        raise ValidationError(
+            {"union": _("%(rule)s：该工会在本项目中已有申请。") % {"rule": "single_application"}}
+        ) from None
     for line in lines:
         line.application = application
     BudgetLine.objects.bulk_create(lines)
@@ -327,29 +360,37 @@ def program_budget_figures(program: Program) -> dict:
 def _check_budget(program: Program, application: Application, amount: Decimal) -> None:
     """The budget rules of SPEC §3; the caller holds the program row lock."""
     if amount <= 0:
-        raise ApplicationError("amount_not_positive", "核定金额必须大于 0。")
+        raise ApplicationError("amount_not_positive", _("核定金额必须大于 0。"))
     if amount > application.requested_amount:
         raise ApplicationError(
             "amount_above_requested",
-            f"核定金额 {amount:,.2f} 元超过申请金额 {application.requested_amount:,.2f} 元。",
+            _("核定金额 %(amount)s 元超过申请金额 %(requested)s 元。")
+            % {"amount": format_money(amount), "requested": format_money(application.requested_amount)},
         )
     if amount > program.max_grant:
         raise ApplicationError(
-            "amount_above_max_grant", f"核定金额 {amount:,.2f} 元超过单个工会补助上限 {program.max_grant:,.2f} 元。"
+            "amount_above_max_grant",
+            _("核定金额 %(amount)s 元超过单个工会补助上限 %(max)s 元。")
+            % {"amount": format_money(amount), "max": format_money(program.max_grant)},
         )
     figures = program_budget_figures(program)
     remaining = program.budget_total - figures["approved_total"]
     if amount > remaining:
         raise ApplicationError(
             "budget_exceeded",
-            f"预算不足：项目剩余 {remaining:,.2f} 元，核定金额 {amount:,.2f} 元。",
+            _("预算不足：项目剩余 %(remaining)s 元，核定金额 %(amount)s 元。")
+            % {"remaining": format_money(remaining), "amount": format_money(amount)},
             extra={"remaining": f"{remaining:.2f}"},
         )
     if figures["approved_count"] >= program.target_count:
         raise ApplicationError(
             "target_reached",
-            f"名额已满：本项目计划补助 {program.target_count} 家，"
-            f"已批准 {figures['approved_count']} 家，剩余 0 个名额。",
+            ngettext(
+                "名额已满：本项目计划补助 %(target)d 家，已批准 %(approved)d 家，剩余 0 个名额。",
+                "名额已满：本项目计划补助 %(target)d 家，已批准 %(approved)d 家，剩余 0 个名额。",
+                program.target_count,
+            )
+            % {"target": program.target_count, "approved": figures["approved_count"]},
             extra={"remaining_slots": 0},
         )
     city_code = application.union.county.parent_id
@@ -359,7 +400,8 @@ def _check_budget(program: Program, application: Application, amount: Decimal) -
         if used >= quota.count:
             raise ApplicationError(
                 "city_quota_reached",
-                f"{quota.city.name}名额已满：名额 {quota.count} 家，已批准 {used} 家。",
+                _("%(city)s名额已满：名额 %(quota)d 家，已批准 %(used)d 家。")
+                % {"city": quota.city.name, "quota": quota.count, "used": used},
                 extra={"city": city_code, "quota": quota.count, "approved": used},
             )
 
@@ -405,18 +447,21 @@ def application_transition(
     before_status = application.status
     target = workflow.apply(application.status, action, by.role)
     if action in DECISIONS and not permissions.is_owner_staff(by, program):
-        raise PermissionDenied(f"只有「{program.owner.federation_name}」可以作出决定。")
+        raise PermissionDenied(
+            _("只有「%(federation)s」可以作出决定。") % {"federation": program.owner.federation_name}
+        )
     if action in COMMENT_REQUIRED and not comment:
-        raise ValidationError({"comment": "退回或不予批准时必须填写意见。"})
+        raise ValidationError({"comment": _("退回或不予批准时必须填写意见。")})
     if action == "submit":
         today = clock.today()
         if not program.opens_on <= today <= program.closes_on:
             raise ApplicationError(
                 "window_closed",
-                f"不在申报时间内（{program.opens_on:%Y-%m-%d} 至 {program.closes_on:%Y-%m-%d}）。",
+                _("不在申报时间内（%(opens)s 至 %(closes)s）。")
+                % {"opens": program.opens_on.isoformat(), "closes": program.closes_on.isoformat()},
             )
         if application.union.status == "dissolved":
-            raise ApplicationError("union_dissolved", "工会已撤销，不能提交申请。")
+            raise ApplicationError("union_dissolved", _("工会已撤销，不能提交申请。"))
         application.submitted_at = clock.now()
     checks = _refresh_eligibility(application)
     if action == "approve":
@@ -424,11 +469,16 @@ def application_transition(
         if failed:
             raise ApplicationError(
                 "not_eligible",
-                "不符合申请条件，不能批准：" + "；".join(f"{c.label}（{c.detail}）" for c in failed),
+                _("不符合申请条件，不能批准：%(failed)s")
+                % {
+                    "failed": pgettext("list separator", "；").join(
+                        _("%(label)s（%(detail)s）") % {"label": c.label, "detail": c.detail} for c in failed
+                    )
+                },
                 extra={"failed": [c.as_dict() for c in failed]},
             )
         if approved_amount in (None, ""):
-            raise ValidationError({"approved_amount": "批准时必须填写核定金额。"})
+            raise ValidationError({"approved_amount": _("批准时必须填写核定金额。")})
         amount = _money(approved_amount, "approved_amount")
         _check_budget(program, application, amount)
         application.approved_amount = amount
@@ -464,7 +514,7 @@ def attachment_add(*, application: Application, kind: str, filename: str, conten
     application = _application_in_scope(application.pk, by, lock=True)
     _deny(permissions.can_attach(by, application))
     if kind not in AttachmentKind.values:
-        raise ValidationError({"kind": f"未知的材料类型「{kind}」。"})
+        raise ValidationError({"kind": _("未知的材料类型「%(kind)s」。") % {"kind": kind}})
     content_type = check_upload(content)
     attachment = Attachment(
         application=application,
@@ -513,7 +563,7 @@ def _allocation_locked(pk: int, by: User) -> Allocation:
             .get(pk=pk)
         )
     except Allocation.DoesNotExist:
-        raise Http404(f"下拨记录 {pk} 不存在。") from None
+        raise Http404(_("下拨记录 %(pk)s 不存在。") % {"pk": pk}) from None
 
 
 def allocation_status_for(allocation: Allocation) -> str:
@@ -537,16 +587,20 @@ def _touch(allocation: Allocation) -> None:
 def _voucher_no(value: Any) -> str:
     voucher = str(value or "").strip()
     if not voucher:
-        raise ValidationError({"voucher_no": "请填写凭证号。"})
+        raise ValidationError({"voucher_no": _("请填写凭证号。")})
     if len(voucher) > 50:
-        raise ValidationError({"voucher_no": "凭证号不超过 50 个字符。"})
+        raise ValidationError({"voucher_no": _("凭证号不超过 50 个字符。")})
     return voucher
+
+
+def _voucher_taken(voucher: str) -> ValidationError:
+    return ValidationError({"voucher_no": _("凭证号「%(voucher)s」已登记过，请勿重复录入。") % {"voucher": voucher}})
 
 
 def _positive_money(value: Any, field: str) -> Decimal:
     amount = _money(value, field)
     if amount <= 0:
-        raise ValidationError({field: "金额必须大于 0。"})
+        raise ValidationError({field: _("金额必须大于 0。")})
     return amount
 
 
@@ -574,20 +628,22 @@ def disbursement_record(
         to_region = next((r for r in disbursement_targets(allocation, by.region) if r.code == str(to)), None)
         if to_region is None:
             raise ValidationError(
-                {"to": f"「{to}」不是本级可以拨付的下级总工会（只能拨给该工会所在的下级总工会或工会本身）。"}
+                {
+                    "to": _("「%(code)s」不是本级可以拨付的下级总工会（只能拨给该工会所在的下级总工会或工会本身）。")
+                    % {"code": to}
+                }
             )
     amount = _positive_money(amount, "amount")
     voucher = _voucher_no(voucher_no)
     if paid_on is None:
-        raise ValidationError({"paid_on": "请填写拨付日期。"})
+        raise ValidationError({"paid_on": _("请填写拨付日期。")})
     if paid_on > clock.today():
-        raise ValidationError({"paid_on": "拨付日期不能晚于今天。"})
-    if paid_on < timezone.localdate(allocation.approved_at):
-        raise ValidationError(
-            {"paid_on": f"拨付日期不能早于批准日期 {timezone.localdate(allocation.approved_at):%Y-%m-%d}。"}
-        )
+        raise ValidationError({"paid_on": _("拨付日期不能晚于今天。")})
+    approved_on = timezone.localdate(allocation.approved_at)
+    if paid_on < approved_on:
+        raise ValidationError({"paid_on": _("拨付日期不能早于批准日期 %(date)s。") % {"date": approved_on.isoformat()}})
     if Disbursement.objects.filter(from_region_id=by.region_id, voucher_no=voucher).exists():
-        raise ValidationError({"voucher_no": f"凭证号「{voucher}」已登记过，请勿重复录入。"})
+        raise _voucher_taken(voucher)
     received = (
         allocation.disbursed_amount
         if to_region is None
@@ -597,8 +653,13 @@ def disbursement_record(
     if amount > left:
         raise ApplicationError(
             "disbursement_exceeds_allocation",
-            f"拨付金额 {amount:,.2f} 元超过尚未拨付的 {left:,.2f} 元（下拨 {allocation.amount:,.2f} 元，"
-            f"已拨付 {received:,.2f} 元）。",
+            _("拨付金额 %(amount)s 元超过尚未拨付的 %(left)s 元（下拨 %(allocated)s 元，已拨付 %(received)s 元）。")
+            % {
+                "amount": format_money(amount),
+                "left": format_money(left),
+                "allocated": format_money(allocation.amount),
+                "received": format_money(received),
+            },
             extra={"remaining": f"{left:.2f}"},
         )
     try:
@@ -613,7 +674,7 @@ def disbursement_record(
                 recorded_by=by,
             )
     except IntegrityError:  # the same voucher entered at the same moment by another clerk
-        raise ValidationError({"voucher_no": f"凭证号「{voucher}」已登记过，请勿重复录入。"}) from None
+        raise _voucher_taken(voucher) from None
     if to_region is None:
         allocation.disbursed_amount += amount
     _touch(allocation)
@@ -652,20 +713,23 @@ def expenditure_record(
     voucher = _voucher_no(data.get("voucher_no"))
     spent_on = data.get("spent_on")
     if spent_on is None:
-        errors["spent_on"] = "请填写支出日期。"
+        errors["spent_on"] = _("请填写支出日期。")
     elif spent_on.year != allocation.year:
-        errors["spent_on"] = f"支出日期须在项目年度 {allocation.year} 年内。"
+        errors["spent_on"] = _("支出日期须在项目年度 %(year)s 年内。") % {"year": allocation.year}
     elif spent_on > clock.today():
-        errors["spent_on"] = "支出日期不能晚于今天。"
+        errors["spent_on"] = _("支出日期不能晚于今天。")
     category = data.get("category")
     if category not in program.categories:
-        errors["category"] = f"使用范围「{category}」不在本项目允许的范围内（{'、'.join(program.category_labels())}）。"
+        errors["category"] = _("使用范围「%(category)s」不在本项目允许的范围内（%(allowed)s）。") % {
+            "category": category,
+            "allowed": pgettext("list separator", "、").join(map(str, program.category_labels())),
+        }
     description = str(data.get("description") or "").strip()
     if not description:
-        errors["description"] = "请填写用途说明。"
+        errors["description"] = _("请填写用途说明。")
     beneficiaries = data.get("beneficiaries") or 0
     if not isinstance(beneficiaries, int) or beneficiaries < 0:
-        errors["beneficiaries"] = "受益职工人数须为非负整数。"
+        errors["beneficiaries"] = _("受益职工人数须为非负整数。")
     content_type = ""
     if voucher_content is not None:
         try:
@@ -678,8 +742,13 @@ def expenditure_record(
     if amount > left:
         raise ApplicationError(
             "expenditure_exceeds_disbursed",
-            f"支出金额 {amount:,.2f} 元超过已到账未使用的 {left:,.2f} 元"
-            f"（已拨付 {allocation.disbursed_amount:,.2f} 元，已支出 {allocation.spent_amount:,.2f} 元）。",
+            _("支出金额 %(amount)s 元超过已到账未使用的 %(left)s 元（已拨付 %(disbursed)s 元，已支出 %(spent)s 元）。")
+            % {
+                "amount": format_money(amount),
+                "left": format_money(left),
+                "disbursed": format_money(allocation.disbursed_amount),
+                "spent": format_money(allocation.spent_amount),
+            },
             extra={"remaining": f"{left:.2f}"},
         )
     expenditure = Expenditure(

@@ -21,6 +21,7 @@ from unionfunds.core import charts, clock
 from unionfunds.core.charts import progress_bar
 from unionfunds.core.forms import call_service
 from unionfunds.core.money import format_money
+from unionfunds.core.uploads import voucher_too_large_message
 
 from . import allocations, eligibility, permissions, selectors, services
 from .choices import ACTION_LABELS, AllocationStatus, ApplicationStatus
@@ -424,9 +425,7 @@ def expenditure_create(request, pk: int):
         data = dict(form.cleaned_data)
         upload = data.pop("voucher_file", None)
         if upload is not None and upload.size > settings.UPLOAD_MAX_BYTES:
-            form.add_error(
-                "voucher_file", _("凭证文件超过 %(mb)s MB。") % {"mb": f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"}
-            )
+            form.add_error("voucher_file", voucher_too_large_message())
         elif call_service(
             form,
             lambda: services.expenditure_record(

@@ -11,6 +11,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from unionfunds.core.uploads import too_large_message
+
 from . import permissions, services
 from .filters import RegionFilter, UnionFilter
 from .models import Member, Region, Union
@@ -198,7 +200,7 @@ class UnionMemberViewSet(
                     {
                         "row": 1,
                         "column": "",
-                        "message": _("文件超过 %(mb)d MB。") % {"mb": settings.UPLOAD_MAX_BYTES // 1048576},
+                        "message": too_large_message(),
                     }
                 ]
             )

@@ -615,7 +615,7 @@ def account_unlock(*, username: str, by: User) -> int:
     _deny(permissions.can_unlock_accounts(by))
     target = User.objects.for_user(by).filter(username=username).first()
     if target is None:
-        raise Http404(f"账号「{username}」不存在或不在您的管辖范围内。")
+        raise Http404(_("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
     attempts = AccessAttempt.objects.filter(username=username)
     count = attempts.count()
     attempts.delete()

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from unionfunds.core.exports import to_csv
 from unionfunds.core.forms import call_service
 from unionfunds.core.models import AuditEvent
+from unionfunds.core.uploads import too_large_message
 
 from . import permissions, services
 from .choices import OrgForm, RegionLevel, Role, UnionStatus, WorkerGroup
@@ -301,7 +302,7 @@ def roster_import(request, pk: int):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.UPLOAD_MAX_BYTES:
-            form.add_error("file", _("文件超过 %(mb)d MB。") % {"mb": settings.UPLOAD_MAX_BYTES // 1048576})
+            form.add_error("file", too_large_message())
         else:
             result = call_service(
                 form,
@@ -411,8 +412,8 @@ def locked_accounts(request):
         username = request.POST.get("username", "")
         try:
             cleared = services.account_unlock(username=username, by=request.user)
-        except Http404:
-            messages.error(request, _("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
+        except Http404 as refused:
+            messages.error(request, str(refused))
         else:
             messages.success(
                 request, _("已解锁账号「%(name)s」（清除 %(n)d 条失败记录）。") % {"name": username, "n": cleared}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from members.choices import Role
@@ -27,6 +28,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "redis" in item.keywords and not has_redis:
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request activates the language it chose for the whole
+    thread (ChosenLanguageMiddleware), and refusals are built in the active language."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -41,8 +41,8 @@ def po_entries(path: Path) -> list[dict]:
     entries = []
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = [line for line in block.splitlines() if line.strip()]
-        if not lines or all(line.startswith("#~") for line in lines if not line.startswith("#:")):
-            continue  # empty, or an obsolete entry kept by msgmerge
+        if not lines or all(line.startswith("#~") for line in lines if not line.startswith(("#:", "#,"))):
+            continue  # empty, or an obsolete entry kept by msgmerge (flags such as python-format included)
         entry: dict = {"flags": set(), "msgstr": []}
         key = None
         for line in lines:

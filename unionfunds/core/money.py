@@ -2,6 +2,8 @@
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
+from django.utils.translation import gettext as _
+
 FEN = Decimal("0.01")
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 2
@@ -12,20 +14,20 @@ MONEY_MAX = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - FEN
 def parse_money(value) -> Decimal:
     """A non-negative Decimal with at most two decimal places, or ValueError saying why."""
     if isinstance(value, float):
-        raise ValueError('金额不能是浮点数，请用字符串，如 "60000.00"。')
+        raise ValueError(_('金额不能是浮点数，请用字符串，如 "60000.00"。'))
     try:
         amount = Decimal(str(value).replace(",", "").strip())
     except (InvalidOperation, ValueError):
-        raise ValueError(f"「{value}」不是有效金额。") from None
-    if not amount.is_finite():
-        raise ValueError(f"「{value}」不是有效金额。")
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValueError(_("「%(value)s」不是有效金额。") % {"value": value})
     if amount < 0:
-        raise ValueError("金额不能为负数。")
+        raise ValueError(_("金额不能为负数。"))
     if amount > MONEY_MAX:
         # Checked before quantize, which raises InvalidOperation beyond the context's precision.
-        raise ValueError(f"金额不能超过 {MONEY_MAX:,.2f} 元。")
+        raise ValueError(_("金额不能超过 %(max)s 元。") % {"max": format_money(MONEY_MAX)})
     if amount != amount.quantize(FEN):
-        raise ValueError("金额最多两位小数（精确到分）。")
+        raise ValueError(_("金额最多两位小数（精确到分）。"))
     return amount.quantize(FEN)
 
 

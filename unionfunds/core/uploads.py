@@ -19,12 +19,25 @@ def sniff_upload(content: bytes) -> str | None:
     return None
 
 
+def size_limit_mb() -> str:
+    """The largest upload in MB as people write it: 10, 2.5."""
+    return f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"
+
+
+def too_large_message() -> str:
+    return _("文件超过 %(mb)s MB。") % {"mb": size_limit_mb()}
+
+
+def voucher_too_large_message() -> str:
+    return _("凭证文件超过 %(mb)s MB。") % {"mb": size_limit_mb()}
+
+
 def check_upload(content: bytes, *, field: str = "file") -> str:
     """The content type of an acceptable upload, or ValidationError naming ``field`` and the reason."""
     if not content:
         raise ValidationError({field: _("文件是空的。")})
     if len(content) > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError({field: _("文件超过 %(mb)s MB。") % {"mb": f"{settings.UPLOAD_MAX_BYTES / 1048576:g}"}})
+        raise ValidationError({field: too_large_message()})
     content_type = sniff_upload(content)
     if content_type is None:
         raise ValidationError({field: _("只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。")})
