@@ -4,6 +4,7 @@ audits in one transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import random
@@ -578,11 +579,22 @@ def spot_check_send_back(*, check: SpotCheck, comment: str, by: User) -> SpotChe
 # ---------------------------------------------------------------- reports
 
 
+# How long past the broker's visibility timeout a report job may go untouched before it counts as lost:
+# longer than any report takes to render (the province report takes seconds).
+REPORT_GRACE = dt.timedelta(minutes=10)
 REPORT_LEVEL = {
     ReportKind.COUNTY: RegionLevel.COUNTY,
     ReportKind.CITY: RegionLevel.CITY,
     ReportKind.PROVINCE: RegionLevel.PROVINCE,
 }
+
+
+def _lost(job: ReportJob) -> bool:
+    """Queued or running for longer than a killed worker's message takes to come back, and then some: its
+    message must be lost (with acks late, a dead worker's message returns after the visibility timeout)."""
+    patience = dt.timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT) + REPORT_GRACE
+    last_seen = job.started_at or job.requested_at
+    return last_seen < clock.now() - patience
 
 
 @transaction.atomic
@@ -609,6 +621,13 @@ def report_request(*, kind: str, round_: EvaluationRound | int, region: str, by:
         kind=kind, round=round_, region=target, status__in=["queued", "running"]
     ).first()
     if existing is not None:
+        if _lost(existing):
+            # Its message is gone (a broker restarted without persistence, a purge): send it once more.
+            # The task is idempotent, so a late first delivery cannot store a second version.
+            audit_record(action="report.resend", obj=existing, by=by, after={"status": existing.status})
+            from .tasks import enqueue_report
+
+            transaction.on_commit(lambda: enqueue_report(existing.pk))
         return existing, False
     try:
         with transaction.atomic():

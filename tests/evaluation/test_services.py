@@ -752,3 +752,41 @@ def test_send_back_needs_a_comment_and_the_province(checked, cast):
 def test_staff_helper_is_the_casts_county_user(cast, regions):
     # The helpers act as the cast's own accounts, so scope follows the cast.
     assert staff(XIHU) == cast.xihu and staff(YINZHOU) == cast.yinzhou and staff(HANGZHOU) == cast.hangzhou
+
+
+# ---------------------------------------------------------------- lost report messages
+
+
+def test_a_report_job_whose_message_was_lost_is_sent_again_when_asked_again(
+    cast, bare_round, settings, django_capture_on_commit_callbacks
+):
+    """Queued long past the broker's visibility timeout: the message is gone (Redis lost it), so asking
+    again re-sends the same job instead of pointing at a job no worker will ever take."""
+    import datetime as dt
+    from unittest import mock
+
+    from evaluation.models import ReportJob
+
+    settings.CELERY_VISIBILITY_TIMEOUT = 900
+    with mock.patch("evaluation.tasks.enqueue_report") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            job, created = services.report_request(
+                kind="province", round_=bare_round, region="330000", by=cast.province
+            )
+        assert created and enqueue.call_count == 1
+        # Asked again at once: the same job, not sent twice.
+        with django_capture_on_commit_callbacks(execute=True):
+            again, created = services.report_request(
+                kind="province", round_=bare_round, region="330000", by=cast.auditor
+            )
+        assert (again.pk, created, enqueue.call_count) == (job.pk, False, 1)
+        # Twenty-six minutes later still queued (15 min visibility timeout + 10 min grace): lost, sent again.
+        ReportJob.objects.filter(pk=job.pk).update(requested_at=job.requested_at - dt.timedelta(minutes=26))
+        with django_capture_on_commit_callbacks(execute=True):
+            again, created = services.report_request(
+                kind="province", round_=bare_round, region="330000", by=cast.auditor
+            )
+        assert (again.pk, created, enqueue.call_count) == (job.pk, False, 2)
+        enqueue.assert_called_with(job.pk)
+    assert ReportJob.objects.count() == 1
+    assert AuditEvent.objects.filter(action="report.resend", object_id=str(job.pk)).count() == 1
