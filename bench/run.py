@@ -151,7 +151,7 @@ class Bench:
             ("allocations API, union", "union={union}"),
             ("allocations API, amount range", "min_amount=50000&max_amount=60000"),
             ("allocations API, updated_after", "updated_after=2026-11-01T00:00:00%2B08:00"),
-            ("allocations API, ordering -amount", "ordering=-approved_amount"),
+            ("allocations API, ordering -approved_amount", "ordering=-approved_amount"),
         ]:
             self.explain_sql(label, self._sql_of("auditor", f"/api/v1/allocations/?{self._fill(params)}", **auth))
 
@@ -443,7 +443,13 @@ class Bench:
 
 
 def _index_name(line: str) -> str | None:
-    for marker in ("Index Scan using ", "Index Only Scan using ", "Bitmap Index Scan on "):
+    for marker in (
+        "Index Scan using ",
+        "Index Scan Backward using ",
+        "Index Only Scan using ",
+        "Index Only Scan Backward using ",
+        "Bitmap Index Scan on ",
+    ):
         if marker in line:
             return line.split(marker)[1].split()[0]
     return None
