@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,7 +22,7 @@ from django.utils import translation
 
 from grants.models import Allocation
 from unionfunds.core import charts, clock
-from unionfunds.core.money import to_chinese_capital
+from unionfunds.core.money import format_rate, to_chinese_capital
 
 from . import indicators
 from .choices import AssessmentStatus, Indicator, JobStatus, ReportKind, SpotCheckStatus
@@ -44,13 +44,6 @@ def render_pdf(html: str) -> RenderedPdf:
 
     document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
     return RenderedPdf(content=document.write_pdf(), pages=len(document.pages))
-
-
-def percent(rate: Decimal | None) -> str:
-    """0.5250 -> '52.50%' (a rate of four places shown exactly); None -> '—'."""
-    if rate is None:
-        return "—"
-    return f"{(Decimal(rate) * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"
 
 
 def adjustment_rows(adjustments: dict) -> list[dict]:
@@ -124,7 +117,7 @@ def _subsidised(round_, counties: list[str]) -> list[dict]:
             {
                 "allocation": a,
                 "responses": answers.get(a.union_id, 0),
-                "rate": percent(a.spent_amount / a.amount) if a.amount else "—",
+                "rate": format_rate(a.spent_amount / a.amount) if a.amount else "—",
             }
         )
     return rows
@@ -152,9 +145,9 @@ def report_context(job: ReportJob) -> dict:
         "figures": figures,
         "flags": [indicators.FLAG_LABELS.get(f, f) for f in flags],
         "rates": {
-            "utilization": percent(figures.utilization_rate),
-            "coverage": percent(figures.coverage_rate),
-            "target": percent(round_.coverage_target),
+            "utilization": format_rate(figures.utilization_rate),
+            "coverage": format_rate(figures.coverage_rate),
+            "target": format_rate(round_.coverage_target),
         },
         "allocated_capital": to_chinese_capital(figures.allocated),
         "spent_capital": to_chinese_capital(figures.spent),

@@ -60,6 +60,13 @@ def format_money(amount: Decimal | None) -> str:
     return f"{Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP):,.2f}"
 
 
+def format_rate(rate: Decimal | None) -> str:
+    """0.5250 -> '52.50%' (a rate of four places shown exactly, as pages and reports show it); None -> '—'."""
+    if rate is None:
+        return "—"
+    return f"{(Decimal(rate) * 100).quantize(FEN, rounding=ROUND_HALF_UP)}%"
+
+
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ["", "拾", "佰", "仟"]
 _BIG_UNITS = ["", "万", "亿", "万亿"]

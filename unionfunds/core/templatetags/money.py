@@ -1,8 +1,8 @@
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from unionfunds.core.money import format_money, to_chinese_capital
+from unionfunds.core.money import format_money, format_rate, to_chinese_capital
 
 register = template.Library()
 
@@ -23,9 +23,8 @@ def money(value) -> str:
 
 @register.filter
 def percent(value) -> str:
-    """0.8400 -> 84.00% (a rate of four places shown exactly); None -> —."""
-    rate = _decimal(value) if value is not None else None
-    return "—" if rate is None else f"{(rate * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"
+    """0.8400 -> 84.00%; None -> — (as the reports show rates)."""
+    return format_rate(_decimal(value) if value is not None else None)
 
 
 @register.filter
