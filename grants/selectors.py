@@ -6,7 +6,9 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 
 from members.models import Region
+from unionfunds.core import clock
 
+from . import eligibility
 from .choices import ApplicationStatus
 from .models import Application, Program
 
@@ -58,6 +60,17 @@ def applications_for(user):
         .select_related("program__owner", "union__county__parent")
         .annotate(member_count=F("union__member_count"))
     )
+
+
+def mark_eligibility(applications) -> None:
+    """Set ``shown_eligible`` on each application of a list: today's checks for open ones, as their page
+    shows them (the union may have been verified since the last transition recorded ``eligible``); the
+    recorded result for decided ones. One query for the whole list."""
+    applications = list(applications)
+    open_ones = [a for a in applications if a.status not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)]
+    live = eligibility.evaluate_many(open_ones, on=clock.today())
+    for a in applications:
+        a.shown_eligible = all(c.passed for c in live[a.pk]) if a.pk in live else a.eligible
 
 
 def queue_counts(user, *, program: Program | None = None) -> dict[str, int]:

@@ -83,12 +83,7 @@ def queue(request):
     else:
         rows = rows.none()
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    # Open applications show today's checks, as their page does (the union may have been verified since
-    # the last transition recorded ``eligible``); decided ones keep what was recorded at the decision.
-    open_rows = [a for a in page if a.status not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)]
-    live = eligibility.evaluate_many(open_rows, on=clock.today())
-    for a in page:
-        a.shown_eligible = all(c.passed for c in live[a.pk]) if a.pk in live else a.eligible
+    selectors.mark_eligibility(page)
     query = params.copy()
     query.pop("page", None)
     status_counts = selectors.queue_counts(user, program=program)
