@@ -46,6 +46,13 @@ def can_open_union_account(user, union) -> Decision:
     return False, _("只有所在县（市、区）总工会可以为基层工会开设账号。")
 
 
+def can_see_union_accounts(user, union) -> Decision:
+    # Who can log in for a union is the business of the union and of the county that opened its accounts.
+    if user.role in (Role.COUNTY_STAFF, Role.UNION_OFFICER):
+        return OK
+    return False, _("只有本工会和所在县（市、区）总工会可以查看工会的登录账号。")
+
+
 def can_view_audit(user) -> Decision:
     # Audit events are not regional: only province-level staff and auditors read the whole trail.
     if user.role in (Role.PROVINCE_STAFF, Role.AUDITOR) and user.region and user.region.level == RegionLevel.PROVINCE:

@@ -172,7 +172,7 @@ def union_detail(request, pk: int):
             "can_manage_roster": permissions.can_manage_roster(request.user, union)[0],
             "can_open_account": permissions.can_open_union_account(request.user, union)[0],
             "accounts": User.objects.for_user(request.user).filter(union=union).order_by("username")
-            if request.user.role in (Role.COUNTY_STAFF, Role.UNION_OFFICER)
+            if permissions.can_see_union_accounts(request.user, union)[0]
             else [],
         },
     )
