@@ -155,7 +155,8 @@ class Union(models.Model):
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=UnionStatus.choices, default=UnionStatus.PENDING)
     # Active members (SPEC §2), recounted by the members services under the union's row lock after every
-    # roster change, so lists, filters and totals at province scale never count 823,000 rows.
+    # roster change, so lists, filters and totals at province scale never count 823,000 rows. Every write of
+    # a union (profile or roster) holds that lock, so a union saved whole writes back a current count.
     member_count = models.PositiveIntegerField(_("在册会员数"), default=0, editable=False)
     verified_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)

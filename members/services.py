@@ -12,7 +12,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -138,15 +138,9 @@ def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> N
 
 def _save_union(union: Union) -> None:
     union.full_clean()
-    # member_count belongs to the roster services: a profile save never writes it back.
-    fields = (
-        None
-        if union._state.adding
-        else [f.attname for f in Union._meta.concrete_fields if not f.primary_key and f.name != "member_count"]
-    )
     try:
         with transaction.atomic():
-            union.save(update_fields=fields)
+            union.save()
     except IntegrityError:
         # The unique constraint caught a concurrent registration of the same code.
         raise ValidationError({"credit_code": _("该统一社会信用代码已被登记。")}) from None
@@ -221,12 +215,10 @@ def _active_elsewhere(hashes: Iterable[str], union: Union) -> dict[str, str]:
     """ID hash -> name of the other union where that person is an active member."""
     found: dict[str, str] = {}
     hashes = list(hashes)
-    chunk = connection.features.max_query_params or 20_000  # SQLite caps the parameters of a query
-    chunk = min(chunk - 10, 20_000)
-    for start in range(0, len(hashes), chunk):
+    for start in range(0, len(hashes), 900):  # within SQLite's parameter limit; larger chunks were no faster
         rows = (
             Member.objects.active()
-            .filter(id_number_hash__in=hashes[start : start + chunk])
+            .filter(id_number_hash__in=hashes[start : start + 900])
             .exclude(union=union)
             .values_list("id_number_hash", "union__name")
         )
@@ -469,7 +461,8 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
     except IntegrityError:
         raise ApplicationError("roster_conflict", _("导入期间有会员在其他工会登记，名册未导入；请重新导入。")) from None
     result.created, result.updated = len(to_create), len(to_update)
-    Union.objects.filter(pk=union.pk).refresh_member_counts()
+    if result.created:  # an update never changes who is active (left_on is not a roster column)
+        Union.objects.filter(pk=union.pk).refresh_member_counts()
     if not (result.created or result.updated):
         return result  # nothing changed, nothing to record (as for any other write that changes nothing)
     audit_record(
