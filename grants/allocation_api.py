@@ -2,9 +2,9 @@
 tranche and expenditure records that move an allocation's figures."""
 
 import datetime as dt
-import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,14 +19,13 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
-from unionfunds.core.filters import MAX_ID
+from unionfunds.core.filters import MAX_ID, WholeNumberField
 from unionfunds.core.uploads import voucher_too_large_message
 
 from . import allocations, services
 from .choices import Category
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-PROGRAM_ID = re.compile(r"[0-9]{1,19}")
 
 
 class CSVRenderer(BaseRenderer):
@@ -218,11 +217,13 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise ValidationError(
                 {"group_by": [_("应为 %(choices)s 之一。") % {"choices": " / ".join(allocations.GROUPS)}]}
             )
-        program = request.query_params.get("program") or None
-        # ASCII digits only, within the id range: str.isdigit() also accepts "²", which int() refuses.
-        if program is not None and not (PROGRAM_ID.fullmatch(program) and int(program) <= MAX_ID):
-            raise ValidationError({"program": [_("应为项目编号（整数）。")]})
-        return Response(allocations.summary(request.user, group_by=group_by, program=int(program) if program else None))
+        try:  # the id filters' whole-number rule: ASCII digits within the id range ("²" or "1.0" are not ids)
+            program = WholeNumberField(min_value=0, max_value=MAX_ID, required=False).clean(
+                request.query_params.get("program")
+            )
+        except DjangoValidationError:
+            raise ValidationError({"program": [_("应为项目编号（整数）。")]}) from None
+        return Response(allocations.summary(request.user, group_by=group_by, program=program))
 
     @extend_schema(request=DisbursementSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], renderer_classes=[JSONRenderer], parser_classes=[JSONParser, FormParser])

@@ -23,7 +23,7 @@ MAX_COUNT = 2**31 - 1
 MAX_AMOUNT = Decimal("999999999999.99")  # Decimal(14, 2), the money columns
 
 
-class _WholeNumberField(forms.IntegerField):
+class WholeNumberField(forms.IntegerField):
     """ASCII digits only: Django's IntegerField also takes "1.0" and full-width "１２", which no client means."""
 
     def to_python(self, value):
@@ -33,7 +33,7 @@ class _WholeNumberField(forms.IntegerField):
 
 
 class _BoundedIntegerFilter(django_filters.NumberFilter):
-    field_class = _WholeNumberField
+    field_class = WholeNumberField
     low: int
     high: int
 
