@@ -24,17 +24,15 @@ from django.utils import timezone
 
 from grants.models import Allocation, Program
 from members.models import User
+from members.scale import LOCAL
 from unionfunds.core import clock
 from unionfunds.core.bulk import insert_rows
 
 from . import services
-from .choices import Answer, AssessmentStatus, SpotCheckStatus
+from .choices import ANSWER_SCORES, AssessmentStatus, SpotCheckStatus
 from .demo import ANSWER_WEIGHTS, NARRATIVE
 from .models import EvaluationRound, SelfAssessment, SpotCheck, SurveyResponse
 
-LOCAL = timezone.get_fixed_timezone(480)
-SCORES = {Answer.VERY_SATISFIED: 100, Answer.SATISFIED: 80, Answer.NEUTRAL: 60, Answer.DISSATISFIED: 40,
-          Answer.VERY_DISSATISFIED: 20}  # fmt: skip
 # year: (share of counties submitted, share of the submitted the city approved, share returned, spot-check ratio,
 #        share of spot-checks verified)
 STAGES = {
@@ -88,7 +86,9 @@ def _surveys(rng: random.Random, round_: EvaluationRound, staff: dict[str, User]
         for index, answer in enumerate(answers[typed:]):
             device = hashlib.sha256(f"{round_.pk}:{allocation.union_id}:{index}:{rng.random()}".encode()).hexdigest()
             at = _moment(start + dt.timedelta(days=rng.randrange(40)), 8 + rng.randrange(12))
-            web.append((round_.pk, allocation.union_id, answer, SCORES[answer], "", "web", device, None, at))
+            web.append(
+                (round_.pk, allocation.union_id, answer, int(ANSWER_SCORES[answer]), "", "web", device, None, at)
+            )
         if typed:
             paper.setdefault(allocation.county_id, []).extend(
                 {"union": allocation.union_id, "answer": a} for a in answers[:typed]

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from members.choices import Role, UnionStatus
-from members.demo import DEMO_PASSWORD
 from members.models import Union, User
+from members.scale import AUDIT_FIELDS, LOCAL, moment, officer_accounts
 from unionfunds.core import clock
 from unionfunds.core.bulk import insert_rows
 from unionfunds.core.models import AuditEvent
@@ -48,7 +47,6 @@ from .models import (
 from .services import allocation_status_for
 
 FEN = Decimal("0.01")
-LOCAL = timezone.get_fixed_timezone(480)
 # Program years of the province: how many unions apply, and how far the money has gone by now.
 PAST_YEARS = {
     # year: (applications, share of the allocation spent: low, high; share of allocations paid in full)
@@ -76,23 +74,6 @@ class GrantFigures:
     tranches: int = 0
     expenditures: int = 0
     by_year: dict = field(default_factory=dict)
-
-
-def _at(day: dt.date, rng: random.Random) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(9 + rng.randrange(8), rng.randrange(60)), tzinfo=LOCAL)
-
-
-def _officers(unions: list[Union]) -> dict[int, User]:
-    """An officer account for each applying union that has none (``union_<id>``, the demo's password)."""
-    have = {u.union_id: u for u in User.objects.filter(role=Role.UNION_OFFICER, union__in=unions)}
-    password = make_password(DEMO_PASSWORD)
-    new = [
-        User(username=f"union_{u.pk}", role=Role.UNION_OFFICER, union=u, password=password, date_joined=u.created_at)
-        for u in unions
-        if u.pk not in have
-    ]
-    User.objects.bulk_create(new)
-    return {u.union_id: u for u in User.objects.filter(role=Role.UNION_OFFICER, union__in=unions)}
 
 
 class Writer:
@@ -204,7 +185,9 @@ def _plan_year(writer: Writer, program: Program, count: int, *, decided: bool, c
         # Past years were checked when decided; this year's applications are checked live, today.
         on = closes + dt.timedelta(days=15) if decided else clock.today()
         checks = eligibility.evaluate(program, as_of(union, on), member_count=members, other_applications=0, on=on)
-        created = _at(opens + dt.timedelta(days=rng.randrange(max(1, (min(closes, clock.today()) - opens).days))), rng)
+        created = moment(
+            opens + dt.timedelta(days=rng.randrange(max(1, (min(closes, clock.today()) - opens).days))), rng
+        )
         requested = _requested(rng, program)
         approved = requested if rng.random() < 0.85 else (requested * Decimal("0.8")).quantize(Decimal("1"))
         rows.append(
@@ -244,13 +227,13 @@ def _history(writer: Writer, row: dict, officer: User | None) -> list[tuple]:
     county = writer.staff[union.county_id]
     city = writer.staff[union.county.parent_id]
     status = row["status"]
-    moment = row["created_at"]
+    last = row["created_at"]  # the time of the last step so far
     latest = timezone.now() - dt.timedelta(hours=1)  # nothing in the future
 
     def later(days_low: int, days_high: int) -> dt.datetime:
-        nonlocal moment
-        moment = min(moment + dt.timedelta(days=rng.randrange(days_low, days_high), hours=rng.randrange(6)), latest)
-        return moment
+        nonlocal last
+        last = min(last + dt.timedelta(days=rng.randrange(days_low, days_high), hours=rng.randrange(6)), latest)
+        return last
 
     steps = []
     order = [S.SUBMITTED, S.RECOMMENDED, S.REVIEWED]
@@ -272,7 +255,7 @@ def _history(writer: Writer, row: dict, officer: User | None) -> list[tuple]:
         steps.append(("return", S.SUBMITTED, S.DRAFT, county, later(2, 6), "请补充会员名册和选举材料后重新提交。"))
     if status in (S.APPROVED, S.REJECTED):
         day = row["decision_day"]
-        at = min(max(_at(day, rng), moment + dt.timedelta(hours=1)), latest)
+        at = min(max(moment(day, rng), last + dt.timedelta(hours=1)), latest)
         if status == S.APPROVED:
             comment = "经省总工会基层工作部审定，予以补助。"
         elif not row["eligible"]:
@@ -293,11 +276,9 @@ APPLICATION_FIELDS = [
     "eligibility_checks", "priority_score", "created_by_id", "created_at", "submitted_at", "decided_at",
     "updated_at",
 ]  # fmt: skip
-AUDIT_FIELDS = ["at", "actor_id", "actor_username", "action", "object_type", "object_id", "object_repr", "after"]
 
 
-def _write_applications(writer: Writer, rows: list[dict]) -> dict[tuple[int, int], int]:
-    officers = _officers([r["union"] for r in rows])
+def _write_applications(writer: Writer, rows: list[dict], officers: dict[int, User]) -> dict[tuple[int, int], int]:
     histories = []
     for row in rows:
         officer = officers.get(row["union"].pk)
@@ -394,9 +375,9 @@ def _money(writer: Writer, rows: list[dict], *, year: int, spent_share: tuple[fl
             continue  # approved today: nothing paid yet
         # Province to the county federation, then the county to the union in one or two tranches.
         tranches.append((allocation.pk, allocation.amount, first_day, f"ZJ{year}-{allocation.pk:06d}", PROVINCE,
-                         union.county_id, writer.province.pk, _at(first_day, rng)))  # fmt: skip
+                         union.county_id, writer.province.pk, moment(first_day, rng)))  # fmt: skip
         writer.event(
-            _at(first_day, rng), writer.province, "allocation.disburse", "grants.allocation", allocation.pk, text,
+            moment(first_day, rng), writer.province, "allocation.disburse", "grants.allocation", allocation.pk, text,
             {"amount": f"{allocation.amount:.2f}", "from": PROVINCE, "to": union.county_id},
         )  # fmt: skip
         full = rng.random() < paid_in_full
@@ -409,9 +390,9 @@ def _money(writer: Writer, rows: list[dict], *, year: int, spent_share: tuple[fl
         for number, (day, amount) in enumerate(to_union, start=1):
             day = min(day, year_end)
             tranches.append((allocation.pk, amount, day, f"{union.county_id}-{year}-{allocation.pk:06d}-{number}",
-                             union.county_id, None, county.pk, _at(day, rng)))  # fmt: skip
+                             union.county_id, None, county.pk, moment(day, rng)))  # fmt: skip
             writer.event(
-                _at(day, rng), county, "allocation.disburse", "grants.allocation", allocation.pk, text,
+                moment(day, rng), county, "allocation.disburse", "grants.allocation", allocation.pk, text,
                 {"amount": f"{amount:.2f}", "from": union.county_id, "to": f"union:{union.pk}"},
             )  # fmt: skip
             disbursed += amount
@@ -435,16 +416,16 @@ def _money(writer: Writer, rows: list[dict], *, year: int, spent_share: tuple[fl
             category = rng.choice(categories)
             spending.append((allocation.pk, day, category, amount, rng.choice(EXPENSES[category]),
                              f"ZC{year}-{allocation.pk:06d}-{index:02d}", rng.randrange(15, 200), spender.pk,
-                             _at(day, rng)))  # fmt: skip
+                             moment(day, rng)))  # fmt: skip
             writer.event(
-                _at(day, rng), spender, "allocation.spend", "grants.allocation", allocation.pk, text,
+                moment(day, rng), spender, "allocation.spend", "grants.allocation", allocation.pk, text,
                 {"amount": f"{amount:.2f}", "category": category, "spent_on": day.isoformat()},
             )  # fmt: skip
             last_money_day = max(last_money_day, day)
         allocation.disbursed_amount = disbursed
         allocation.spent_amount = sum(amounts, Decimal(0))
         allocation.status = allocation_status_for(allocation)
-        allocation.updated_at = _at(last_money_day, rng)
+        allocation.updated_at = moment(last_money_day, rng)
     insert_rows(AllocationFunding, ["allocation_id", "source", "amount"], funding)
     insert_rows(
         Disbursement,
@@ -492,9 +473,9 @@ def seed_program_years(seed: int) -> GrantFigures:
             continue
         rows = _plan_year(writer, program, count - existing, decided=year != today.year, counts=counts)
         all_rows.append((year, rows, share, full))
+    officers = officer_accounts([r["union"] for _y, rows, _s, _f in all_rows for r in rows])
     for _year, rows, _share, _full in all_rows:
-        _write_applications(writer, rows)
-    officers = _officers([r["union"] for _y, rows, _s, _f in all_rows for r in rows if r["status"] == S.APPROVED])
+        _write_applications(writer, rows, officers)
     for year, rows, share, full in all_rows:
         for row in rows:
             row["officer"] = officers.get(row["union"].pk)

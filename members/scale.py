@@ -22,6 +22,7 @@ import, dated when it happened).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections import defaultdict
@@ -64,7 +65,7 @@ TOWNS = (
 ).split()
 COMPANY_WORDS = "顺达 速达 通达 宏运 安捷 众邦 联运 鸿途 捷诚 优送 蜂鸟 骑士 星驰 路路通 鑫达 万邦".split()
 COMPANY_KINDS = ["物流有限公司", "配送服务有限公司", "供应链管理有限公司", "网络科技有限公司", "家政服务有限公司"]
-EPOCH = dt.datetime(2017, 1, 1, 9, tzinfo=dt.UTC)
+LOCAL = timezone.get_fixed_timezone(480)  # Asia/Shanghai, without daylight saving
 
 
 @dataclass
@@ -74,10 +75,15 @@ class RegistryFigures:
     accounts: int = 0
 
 
-def _when(day: dt.date, rng: random.Random) -> dt.datetime:
-    """A working-hours moment of ``day`` in local time (UTC+8), as the services would have stamped it."""
-    local = dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)))
-    return timezone.make_aware(local, timezone.get_fixed_timezone(480))
+def moment(day: dt.date, rng: random.Random) -> dt.datetime:
+    """A working-hours moment of ``day`` in the province's time (UTC+8), as the services would stamp it."""
+    return dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)), tzinfo=LOCAL)
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    # Hashed once: a few thousand accounts hashed one by one would cost minutes.
+    return make_password(DEMO_PASSWORD)
 
 
 def _day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
@@ -89,7 +95,7 @@ def staff_accounts() -> int:
     have = set(
         User.objects.filter(role__in=[Role.COUNTY_STAFF, Role.CITY_STAFF]).values_list("role", "region_id").distinct()
     )
-    password = make_password(DEMO_PASSWORD)  # hashed once: 100 accounts would otherwise cost half a minute
+    password = _demo_password_hash()
     joined = timezone.make_aware(dt.datetime(2022, 1, 4, 9))
     new = []
     for region in Region.objects.exclude(level=RegionLevel.PROVINCE).order_by("code"):
@@ -102,6 +108,24 @@ def staff_accounts() -> int:
         )
     User.objects.bulk_create(new)
     return len(new)
+
+
+def officer_accounts(unions: list[Union]) -> dict[int, User]:
+    """An officer account for each of ``unions`` that has none (``union_<id>``, the demo's password), by union id."""
+    unions = list({u.pk: u for u in unions}.values())  # a union that applied in several years: one account
+    have = set(User.objects.filter(role=Role.UNION_OFFICER, union__in=unions).values_list("union_id", flat=True))
+    User.objects.bulk_create(
+        User(
+            username=f"union_{u.pk}",
+            role=Role.UNION_OFFICER,
+            union=u,
+            password=_demo_password_hash(),
+            date_joined=u.created_at,
+        )
+        for u in unions
+        if u.pk not in have
+    )
+    return {u.union_id: u for u in User.objects.filter(role=Role.UNION_OFFICER, union__in=unions)}
 
 
 def _county_quotas(rng: random.Random, total: int) -> dict[str, int]:
@@ -211,7 +235,7 @@ def _new_unions(rng: random.Random, missing: int) -> list[tuple]:
                 [UnionStatus.VERIFIED, UnionStatus.PENDING, UnionStatus.SUSPENDED, UnionStatus.DISSOLVED],
                 [86, 9, 3, 2],
             )[0]
-            registered = _when(founded + dt.timedelta(days=rng.randrange(5, 40)), rng)
+            registered = moment(founded + dt.timedelta(days=rng.randrange(5, 40)), rng)
             verified_at = (
                 registered + dt.timedelta(days=rng.randrange(2, 25)) if status != UnionStatus.PENDING else None
             )
@@ -256,6 +280,7 @@ MEMBER_FIELDS = [
     "union_id", "name", "id_number_hash", "id_number_masked", "gender", "phone", "group", "platform",
     "joined_on", "left_on", "created_at", "updated_at",
 ]  # fmt: skip
+# The columns of the audit events every scale module writes in bulk.
 AUDIT_FIELDS = ["at", "actor_id", "actor_username", "action", "object_type", "object_id", "object_repr", "after"]
 
 
