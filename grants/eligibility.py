@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
@@ -188,14 +187,6 @@ def priority_score(union: Union, member_count: int) -> int:
     score += min(15, 5 * len(union.groups))
     score += min(15, member_count // 50)
     return score
-
-
-def member_counts(union_ids: Iterable[int]) -> dict[int, int]:
-    """Active members per union (the count the members services keep on the union), in one query."""
-    ids = list(set(union_ids))
-    counts = dict.fromkeys(ids, 0)
-    counts.update(Union.objects.filter(pk__in=ids).values_list("pk", "member_count"))
-    return counts
 
 
 def evaluate_many(applications, *, on: dt.date) -> dict[int, list[Check]]:

@@ -236,7 +236,7 @@ def _requested(value: Any, program: Program) -> Decimal:
 
 def _refresh_eligibility(application: Application, *, on=None) -> list[eligibility.Check]:
     on = on or clock.today()
-    counts = eligibility.member_counts([application.union_id])
+    members = application.union.member_count  # kept on the union by the roster services
     others = (
         Application.objects.filter(program_id=application.program_id, union_id=application.union_id)
         .exclude(pk=application.pk)
@@ -245,13 +245,13 @@ def _refresh_eligibility(application: Application, *, on=None) -> list[eligibili
     checks = eligibility.evaluate(
         application.program,
         application.union,
-        member_count=counts[application.union_id],
+        member_count=members,
         other_applications=others,
         on=on,
     )
     application.eligible = all(c.passed for c in checks)
     application.eligibility_checks = [c.as_dict() for c in checks]
-    application.priority_score = eligibility.priority_score(application.union, counts[application.union_id])
+    application.priority_score = eligibility.priority_score(application.union, members)
     return checks
 
 
