@@ -21,8 +21,9 @@ from evaluation.scale import seed_rounds
 from grants.demo import seed_grants, seed_money
 from grants.scale import seed_program_years
 from members.demo import DemoError, account_lines, seed_members
-from members.models import Member, Union
+from members.models import Member, Region, Union
 from members.scale import seed_registry
+from unionfunds.core.audit import audit_record
 from unionfunds.core.models import AuditEvent
 
 PROVINCE_MARK = "seed.province"
@@ -71,12 +72,10 @@ class Command(BaseCommand):
                 figures = step(seed)
                 steps[name] = {"seconds": round(time.monotonic() - begun, 1), **vars(figures)}
                 self.stdout.write(f"  {name}: {steps[name]}")
-            AuditEvent.objects.create(
-                actor_username="system",
+            audit_record(
                 action=PROVINCE_MARK,
-                object_type="seed",
-                object_id=str(seed),
-                object_repr=f"seed_demo --scale province --seed {seed}",
+                obj=Region.objects.get(level="province"),
+                by=None,
                 after={
                     "seed": seed,
                     "unions": Union.objects.count(),
