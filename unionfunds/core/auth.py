@@ -1,9 +1,11 @@
 from axes.handlers.proxy import AxesProxyHandler
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+
+from .schema import RefusalSerializer
 
 
 class ObtainTokenView(ObtainAuthToken):
@@ -21,7 +23,7 @@ class ObtainTokenView(ObtainAuthToken):
         ),
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-            429: inline_serializer("LockedOut", {"code": serializers.CharField(), "detail": serializers.CharField()}),
+            429: OpenApiResponse(RefusalSerializer, description="Locked out after repeated failures (locked_out)."),
         },
     )
     def post(self, request, *args, **kwargs):
