@@ -92,7 +92,8 @@ class ClientTokenAuthentication(OAuth2Authentication):
     def authenticate(self, request):
         if not request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer "):
             return None  # not ours (a person's token or session): do not even build oauthlib's request
-        found = super().authenticate(request)
+        # The Django request: oauthlib must not make DRF parse the body before the refusals below.
+        found = super().authenticate(request._request)
         if found is None:
             return None
         user, token = found
