@@ -3,16 +3,19 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# System packages: WeasyPrint (pango, harfbuzz-subset), a CJK font, pdftoppm/pdftotext, Chromium, gettext.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium gettext
+# System packages. What the app needs to run: WeasyPrint's pango and harfbuzz-subset, and a CJK font
+# (without it the PDF reports lose their Chinese). What the suite needs on top: pdffonts/pdftotext/pdftoppm,
+# Chromium for the browser tests, gettext for the catalogue.
+RUNTIME_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+TEST_PACKAGES := poppler-utils chromium gettext
 PYTEST_ARGS ?=
 
-.PHONY: help run test bench lint format check-deploy sysdeps venv migrate seed worker messages clean
+.PHONY: help run test bench lint format check-deploy sysdeps rundeps apt venv migrate seed worker messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-run: venv .env migrate seed ## set up everything and serve on http://127.0.0.1:8000 with a worker
+run: rundeps venv .env migrate seed ## set up everything and serve on http://127.0.0.1:8000 with a worker
 	scripts/dev-server
 
 test: sysdeps venv .env ## install what is missing and run lint + the whole suite
@@ -48,8 +51,14 @@ messages: venv ## update the English catalogue (no line numbers, so branches mer
 	$(BIN)/python manage.py makemessages -l en --no-location --ignore=.venv --ignore=var --ignore=test-artifacts
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
-sysdeps: ## apt-get the system packages the suite needs, when any is missing
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+rundeps: ## apt-get the system packages the app needs to run (pango, harfbuzz-subset, CJK font), when any is missing
+	@$(MAKE) --no-print-directory apt PACKAGES="$(RUNTIME_PACKAGES)"
+
+sysdeps: ## apt-get the system packages the app and the suite need, when any is missing
+	@$(MAKE) --no-print-directory apt PACKAGES="$(RUNTIME_PACKAGES) $(TEST_PACKAGES)"
+
+apt:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -82,3 +82,27 @@ class MemberAdmin(ReadOnlyAdmin):
         "left_on",
     ]
     readonly_fields = fields
+
+
+# django-otp and django-oauth-toolkit register admin pages of their own that show and edit TOTP keys,
+# recovery codes, client applications and tokens. Those are managed through the services (enrolment,
+# reset, client registration and revocation, each audited); they have no place in an admin page.
+def _unregister_library_admins() -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from oauth2_provider import models as oauth
+
+    for model in (
+        TOTPDevice,
+        StaticDevice,
+        oauth.get_application_model(),
+        oauth.get_access_token_model(),
+        oauth.get_refresh_token_model(),
+        oauth.get_grant_model(),
+        oauth.get_id_token_model(),
+    ):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_library_admins()

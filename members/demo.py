@@ -15,8 +15,12 @@ from django.db import transaction
 from members import fakes, services
 from members.choices import OrgForm, ParentLevel, Role, UnionStatus, WorkerGroup
 from members.models import Member, Union, User
+from unionfunds.core import otp
 
 DEMO_PASSWORD = "Gonghui-2026!"
+# The demo accounts that must log in with two factors get an authenticator with this known secret: add it to
+# an authenticator app by hand (TOTP, 6 digits, 30 s), or `oathtool --totp -b UNIONFUNDSDEMOZJ`. Demo only.
+DEMO_TOTP_SECRET = "UNIONFUNDSDEMOZJ"
 
 # username, role, region code (or None for the union officer), what it shows
 ACCOUNTS = [
@@ -143,7 +147,9 @@ def seed_members(seed: int = 2022) -> dict[str, User]:
         _account(username, Role.CITY_STAFF, code)
     for username, role, region in ACCOUNTS:
         if region is not None:
-            _account(username, role, region)
+            user = _account(username, role, region)
+            if user.two_factor_required and not otp.has_device(user):
+                services.otp_device_set(user=user, secret=DEMO_TOTP_SECRET)
     taken = set(Member.objects.values_list("id_number_hash", flat=True))
     for county, name, form, level, groups, size, hard, verified in UNIONS:
         union_rng = random.Random(f"{seed}:{name}")
@@ -231,4 +237,9 @@ def account_lines() -> list[str]:
     cities = ", ".join(u for u in CITY_ACCOUNTS.values() if u != "hangzhou")
     lines.append(f"  more county_staff: {counties}")
     lines.append(f"  more city_staff:   {cities}")
+    two_factor = [u for u, _role, _region in ACCOUNTS if User.objects.get(username=u).two_factor_required]
+    lines.append(
+        f"  two-factor login for {', '.join(two_factor)}: TOTP secret {DEMO_TOTP_SECRET} "
+        "(add it to an authenticator app by hand, or: oathtool --totp -b " + DEMO_TOTP_SECRET + ")"
+    )
     return lines

@@ -133,3 +133,40 @@ class UnionAccountForm(forms.Form):
 
 class TransitionForm(forms.Form):
     comment = forms.CharField(label=_("意见"), max_length=1000, required=False, widget=forms.TextInput)
+
+
+class OtpCodeForm(forms.Form):
+    """The second step of a login: a code from the authenticator app, or one of the recovery codes."""
+
+    code = forms.CharField(
+        label=_("验证码"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+        help_text=_("验证器应用中显示的 6 位数字；手机不在身边时，可输入一个恢复码（如 abcd-efgh）"),
+    )
+
+
+class OtpEnrolForm(forms.Form):
+    code = forms.CharField(
+        label=_("验证码"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=_("扫码后验证器显示的 6 位数字"),
+    )
+
+
+class ApiClientForm(forms.Form):
+    name = forms.CharField(label=_("系统名称"), max_length=100, help_text=_("例如：省财政厅预算管理一体化系统"))
+    region = forms.ChoiceField(label=_("可见区划"), help_text=_("外部系统只能读取该区划范围内的数据"))
+    scopes = forms.MultipleChoiceField(
+        label=_("权限范围"), widget=forms.CheckboxSelectMultiple, help_text=_("只读；可多选")
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        from .clients import SCOPES
+
+        super().__init__(*args, **kwargs)
+        regions = Region.objects.for_user(user).order_by("code")
+        self.fields["region"].choices = [("", _("请选择")), *((r.code, r.federation_name) for r in regions)]
+        self.fields["scopes"].choices = list(SCOPES.items())
+        self.fields["scopes"].initial = ["allocations:read"]

@@ -1,13 +1,16 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.settings import oauth2_settings
 
 from unionfunds.core.identifiers import mask_phone
 
 from .choices import Gender, OrgForm, ParentLevel, RegionLevel, Role, UnionStatus, WorkerGroup
+from .permissions import can_view_audit
 from .scope import region_scope_q, scope_q
 
 GROUP_SEPARATOR = ","
@@ -103,6 +106,12 @@ class User(AbstractUser):
     @property
     def home_region(self) -> Region | None:
         return self.union.county if self.role == Role.UNION_OFFICER and self.union_id else self.region
+
+    @property
+    def two_factor_required(self) -> bool:
+        """Whether this account must log in with a second factor: its role is in ``OTP_REQUIRED_ROLES``, or
+        it can reach the admin or the whole audit trail, whatever the setting says."""
+        return self.role in settings.OTP_REQUIRED_ROLES or self.is_staff or self.is_superuser or can_view_audit(self)[0]
 
     @property
     def home_label(self) -> str:
@@ -256,3 +265,49 @@ class Member(models.Model):
     @property
     def is_active(self) -> bool:
         return self.left_on is None
+
+
+class ApiClientQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiClient(models.Model):
+    """An outside system that pulls data with OAuth2 client credentials (members/clients.py).
+
+    Bound to a service account of its own (role auditor, homed in the client's region), so the one scope
+    rule applies to its reads unchanged; ``scopes`` limit which endpoints it may call at all.
+    """
+
+    name = models.CharField(_("系统名称"), max_length=100, unique=True)
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.PROTECT, related_name="api_client", editable=False
+    )
+    account = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="api_client", editable=False, verbose_name=_("服务账号")
+    )
+    scopes = models.CharField(_("权限范围"), max_length=200)  # space-separated, as OAuth2 writes them
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("登记人")
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    objects = ApiClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("外部系统")
+        verbose_name_plural = _("外部系统")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

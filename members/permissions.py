@@ -68,3 +68,16 @@ def can_unlock_accounts(user) -> Decision:
     if user.role in (Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_STAFF):
         return OK
     return False, _("只有省、市、县（市、区）总工会可以解锁账号。")
+
+
+def can_reset_two_factor(user) -> Decision:
+    # The province's administrators vouch for who gets a new authenticator (a lost or replaced phone).
+    if user.role == Role.PROVINCE_STAFF:
+        return OK
+    return False, _("只有省总工会可以重置账号的两步验证。")
+
+
+def can_manage_api_clients(user) -> Decision:
+    if user.role == Role.PROVINCE_STAFF:
+        return OK
+    return False, _("只有省总工会可以登记和停用外部系统。")

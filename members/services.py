@@ -17,7 +17,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
+from unionfunds.core import otp
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.bulk import insert_rows
 from unionfunds.core.errors import ApplicationError
@@ -33,9 +36,12 @@ from unionfunds.core.identifiers import (
 
 from . import permissions
 from .choices import Gender, RegionLevel, Role, UnionStatus, WorkerGroup
-from .models import Member, Region, Union, User
+from .clients import SCOPES
+from .models import ApiClient, Member, Region, Union, User
 from .roster import RosterRow, choices_text, parse_roster
 from .workflows import UNION_WORKFLOW
+
+Application, AccessToken, RefreshToken = get_application_model(), get_access_token_model(), get_refresh_token_model()
 
 UNION_FIELDS = [
     "name",
@@ -614,3 +620,135 @@ def account_unlock(*, username: str, by: User) -> int:
     attempts.delete()
     audit_record(action="user.unlock", obj=target, by=by, after={"attempts_cleared": count})
     return count
+
+
+# ---------------------------------------------------------------- second factor
+
+
+@transaction.atomic
+def otp_enrol(*, user: User, secret: str, code: str, by: User) -> list[str]:
+    """Bind the user's own authenticator app (``secret``, confirmed by a first ``code``) and return ten new
+    one-time recovery codes, to be shown once. Replaces any earlier device and recovery codes."""
+    if by.pk != user.pk:
+        raise PermissionDenied(_("只能为自己的账号启用两步验证。"))
+    step = otp.code_matches(secret, code)
+    if step is None:
+        raise ValidationError({"code": _("验证码不正确或已过期，请输入验证器当前显示的 6 位数字。")})
+    replaced = otp.has_device(user)
+    # The confirming code counts as used: it cannot be replayed at the next login.
+    codes = otp.install(user, secret, last_t=step)
+    audit_record(action="user.otp_enrol", obj=user, by=by, after={"replaced": replaced, "recovery_codes": len(codes)})
+    return codes
+
+
+@transaction.atomic
+def otp_device_set(*, user: User, secret: str, by: User | None = None) -> None:
+    """Give an account a confirmed TOTP device with a known secret (``add_user --totp-secret``, demo data)."""
+    try:
+        otp.secret_key(secret)
+    except ValueError:
+        raise ValidationError(
+            {"totp_secret": _("TOTP 密钥应为 Base32 编码（字母 A–Z 和数字 2–7），至少 16 个字符。")}
+        ) from None
+    otp.install(user, secret, recovery=False)
+    audit_record(action="user.otp_enrol", obj=user, by=by, after={"replaced": False, "recovery_codes": 0})
+
+
+@transaction.atomic
+def otp_reset(*, username: str, by: User) -> int:
+    """Delete every TOTP device and recovery code of an account in the user's scope (a lost or replaced
+    phone). Its owner enrols again at the next login if their role requires it. Returns the devices deleted."""
+    _deny(permissions.can_reset_two_factor(by))
+    target = User.objects.for_user(by).filter(username=username).first()
+    if target is None:
+        raise Http404(_("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
+    if not otp.has_device(target):
+        raise ApplicationError("no_device", _("账号「%(name)s」没有绑定验证器，无需重置。") % {"name": target.username})
+    deleted = otp.remove(target)
+    audit_record(action="user.otp_reset", obj=target, by=by, after={"devices_deleted": deleted})
+    return deleted
+
+
+# ---------------------------------------------------------------- outside systems
+
+
+@transaction.atomic
+def api_client_register(*, name: str, region_code: str, scopes: Iterable[str], by: User | None) -> tuple:
+    """Register an outside system: an OAuth2 client (client credentials) bound to a new service account
+    (auditor of ``region_code``, no usable password). Returns (client, secret); the secret is stored only
+    hashed, so this is the one time anyone sees it. ``by`` is None for the command line."""
+    if by is not None:
+        _deny(permissions.can_manage_api_clients(by))
+    errors = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = _("请填写系统名称。")
+    elif ApiClient.objects.filter(name=name).exists():
+        errors["name"] = _("已有名为「%(name)s」的外部系统。") % {"name": name}
+    regions = Region.objects.for_user(by) if by is not None else Region.objects.all()
+    region = regions.filter(code=region_code).first()
+    if region is None:
+        errors["region"] = _("区划代码 %(code)s 不存在（先运行 load_regions）。") % {"code": region_code}
+    scopes = sorted(set(scopes or []))
+    unknown = [s for s in scopes if s not in SCOPES]
+    if not scopes:
+        errors["scopes"] = _("请至少选择一项权限范围。")
+    elif unknown:
+        errors["scopes"] = _("未知的权限范围「%(scope)s」，可选：%(choices)s。") % {
+            "scope": "、".join(unknown),
+            "choices": "、".join(SCOPES),
+        }
+    if errors:
+        raise ValidationError(errors)
+    secret = generate_client_secret()
+    application = Application(
+        name=name[:255],
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,
+        hash_client_secret=True,
+    )
+    account = User(username=f"api-{application.client_id[:12].lower()}", role=Role.AUDITOR, region=region)
+    account.set_unusable_password()  # nobody logs in as a client; it only holds the client's scope
+    account.full_clean(exclude=["password"])
+    account.save()
+    application.user = account
+    application.save()
+    client = ApiClient.objects.create(
+        name=name, application=application, account=account, scopes=" ".join(scopes), created_by=by
+    )
+    audit_record(
+        action="api_client.register",
+        obj=client,
+        by=by,
+        after={
+            "client_id": application.client_id,
+            "region": region.code,
+            "scopes": scopes,
+            "account": account.username,
+        },
+    )
+    return client, secret
+
+
+@transaction.atomic
+def api_client_revoke(*, client: ApiClient, by: User | None) -> int:
+    """Stop an outside system at once: delete its tokens, replace its secret by one nobody knows, deactivate
+    its service account. Returns the number of access tokens that stopped working."""
+    if by is not None:
+        _deny(permissions.can_manage_api_clients(by))
+    client = ApiClient.objects.select_for_update().select_related("application", "account").get(pk=client.pk)
+    if not client.is_active:
+        raise ApplicationError("already_revoked", _("外部系统「%(name)s」已停用。") % {"name": client.name})
+    RefreshToken.objects.filter(application=client.application).delete()
+    access = AccessToken.objects.filter(application=client.application)
+    tokens = access.count()
+    access.delete()
+    client.application.client_secret = generate_client_secret()
+    client.application.save()
+    client.account.is_active = False
+    client.account.save(update_fields=["is_active"])
+    client.revoked_at = timezone.now()
+    client.save(update_fields=["revoked_at"])
+    audit_record(action="api_client.revoke", obj=client, by=by, after={"tokens_revoked": tokens})
+    return tokens

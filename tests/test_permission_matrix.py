@@ -68,14 +68,16 @@ from grants import services as grants_services
 from grants.choices import ApplicationStatus
 from grants.models import Allocation, Application, Program
 from members import fakes
+from members import services as members_services
 from members.choices import Role
-from members.models import Member, Union, User
+from members.models import ApiClient, Member, Union, User
 from members.services import regions_load
 from tests.conftest import Cast, build_cast, make_user
 from tests.factories import lockout
 from tests.grants.allocation_helpers import PDF, approve, disburse
 from tests.grants.conftest import add_members, make_application, make_program, staff
-from unionfunds.core import clock
+from tests.otp_helpers import give_device, next_code
+from unionfunds.core import clock, otp
 from unionfunds.core.models import AuditEvent
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  # whitenoise, no collectstatic
@@ -204,6 +206,9 @@ MAY = {
     "accounts.password": EVERYONE,  # everyone changes their own password (等保 2.0)
     "union.account": {COUNTY},  # README: the county opens its union officer's account
     "audit.view": {PROVINCE, PROVINCE_AUDITOR},  # README: province-level staff and auditors
+    "accounts.two_factor": EVERYONE,  # everyone may bind an authenticator to their own account
+    "accounts.two_factor_reset": {PROVINCE},  # the province's administrators reset a lost phone
+    "clients.manage": {PROVINCE},  # the province registers and revokes outside systems
 }
 
 # Workflow verbs: the states each seat may act from (SPEC §3 and §4).
@@ -582,10 +587,14 @@ ROWS: list[Row] = [
         "POST",
         "/auth/token/",
         "public",
-        body=lambda c: {"username": c.user.username if c.user else "t_xihu", "password": PASSWORD if c.user else "x"},
+        body=lambda c: {
+            "username": c.user.username if c.user else "t_xihu",
+            "password": PASSWORD if c.user else "x",
+            **({"otp": next_code(c.user)} if c.user and otp.has_device(c.user) else {}),
+        },
         ok=OK200,
         anonymous=BAD,
-        note="public: each user sends their own credentials; anonymous a wrong password",
+        note="public: each user sends their own credentials (and code); anonymous a wrong password",
     ),
     api("GET", "/regions/", "read", lists=(AREA, lambda o: o.county, json_ids("code"))),
     api("GET", "/regions/{code}/", "read", target=AREA, kwargs=lambda c: {"code": c.o.county}),
@@ -788,7 +797,74 @@ ROWS: list[Row] = [
         ok=ADMIN_LOGIN,
         note="covers the admin namespace: no account of the cast is is_staff",
     ),
-    page("GET", "/admin/login/", "public", ok=OK200),
+    *[
+        page(
+            method,
+            "/admin/login/",
+            "public",
+            body=lambda c: {"username": "t_province", "password": PASSWORD},
+            ok=HOME,
+            anonymous=LOGIN,
+            note="the admin's own password-only form is never used: everyone goes to the two-step login",
+        )
+        for method in ("GET", "POST")
+    ],
+    page(
+        "POST",
+        "/o/token/",
+        "public",
+        body=lambda c: {"grant_type": "client_credentials"},
+        ok=UNAUTHENTICATED,
+        anonymous=UNAUTHENTICATED,
+        note="outside systems' token endpoint: without client credentials nobody gets a token",
+    ),
+    *[
+        page(
+            method,
+            "/accounts/login/code/",
+            "public",
+            body=lambda c: {"code": "000000"},
+            ok=HOME,
+            anonymous=LOGIN,
+            note="the second login step: without a first step in this session, back to the login",
+        )
+        for method in ("GET", "POST")
+    ],
+    page("GET", "/accounts/two-factor/", "accounts.two_factor"),
+    page(
+        "POST",
+        "/accounts/two-factor/",
+        "accounts.two_factor",
+        body=lambda c: {"code": "000000"},
+        ok=OK200,
+        note="one's own authenticator; a wrong first code gets the form again",
+    ),
+    page("GET", "/accounts/two-factor/accounts/", "accounts.two_factor_reset"),
+    page(
+        "POST",
+        "/accounts/two-factor/accounts/",
+        "accounts.two_factor_reset",
+        ref=UNION,
+        setup=lambda c: give_device(c.o.officer_account),
+        body=lambda c: {"username": c.o.officer_account.username},
+        note="the account reset is the officer of the place's union",
+    ),
+    page("GET", "/accounts/clients/", "clients.manage"),
+    page(
+        "POST",
+        "/accounts/clients/",
+        "clients.manage",
+        ref=AREA,
+        body=lambda c: {"name": "矩阵外部系统", "region": c.o.county, "scopes": ["allocations:read"]},
+        ok=OK200,
+        note="the answer shows the new client's secret (once), so it is a page, not a redirect",
+    ),
+    page(
+        "POST",
+        "/accounts/clients/{pk}/revoke/",
+        "clients.manage",
+        kwargs=lambda c: {"pk": c.w.api_client.pk},
+    ),
     page("GET", "/healthz/", "public", ok=OK200, note="the load balancer's probe: no account, only ok/down"),
     page("GET", "/admin/members/union/", "public", ok=ADMIN_LOGIN),
     # ------------------------------------------------------------ pages: members
@@ -1117,6 +1193,7 @@ class World:
     at: dict[str, Objects]
     round: EvaluationRound  # the provincial round
     fresh_program: Program  # a provincial program nobody has applied to
+    api_client: ApiClient  # an outside system of Hangzhou
     sessions: dict[str, str] = field(default_factory=dict)  # user → session key (a login per case is slow)
 
 
@@ -1237,7 +1314,13 @@ def build_world() -> World:
             report=report,
             invite=evaluation_services.survey_invite(round_=provincial_round, union=unions[key], by=staff(p.county)),
         )
-    world = World(cast=cast, at=at, round=provincial_round, fresh_program=fresh)
+    for user in cast.users().values():
+        if user.two_factor_required:  # the province's staff and the auditors log in with two factors
+            give_device(user)
+    client, _secret = members_services.api_client_register(
+        name="矩阵·外部系统", region_code="330100", scopes=["allocations:read"], by=cast.province
+    )
+    world = World(cast=cast, at=at, round=provincial_round, fresh_program=fresh, api_client=client)
     for who, user in cast.users().items():
         client = Client()
         client.force_login(user)

@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works on closed networks
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "oauth2_provider",
     "unionfunds.core",
     "members",
     "grants",
@@ -137,6 +141,52 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
 
 
+# Two factors (等保 2.0 level 3 asks two kinds of authentication of administrators): TOTP codes from an
+# authenticator app, with one-time recovery codes (django-otp). Required for these roles, and always for
+# whoever can reach the admin (is_staff) or the audit trail (members/otp.py); optional for everyone else.
+# Wrong codes count towards the same lockout as wrong passwords (django-axes), so django-otp's own
+# throttling is off: one rule, one counter.
+_ROLES = ("province_staff", "city_staff", "county_staff", "union_officer", "auditor")  # members.choices.Role
+OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["province_staff", "auditor"])
+if unknown := sorted(set(OTP_REQUIRED_ROLES) - set(_ROLES)):
+    raise ImproperlyConfigured(f"OTP_REQUIRED_ROLES: unknown role(s) {unknown}; the roles are {', '.join(_ROLES)}.")
+OTP_TOTP_ISSUER = "unionfunds"
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
+# Outside systems (OAuth2 client credentials, django-oauth-toolkit): one client per system, registered by
+# province staff, bound to a read-only service account of its region (members/clients.py).
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_CLIENT_TOKEN_SECONDS", default=3600),
+    "SCOPES": {
+        "allocations:read": "read allocations, their tranches and expenditures",
+        "applications:read": "read subsidy applications",
+        "unions:read": "read grassroots unions (without rosters)",
+    },
+    "DEFAULT_SCOPES": [],  # a client gets the scopes it was registered with (members.clients.ClientScopes)
+    "SCOPES_BACKEND_CLASS": "members.clients.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "members.clients.ClientValidator",
+    "CLIENT_SECRET_HASHER": "default",
+    # No browser flows are offered (no redirects, no refresh tokens); should one ever be, only the safe forms.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # RFC 9700: store only a digest of each access token; refuse the legacy grants and transports outright.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # not swapped; named so migrations can refer to it
+if OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"] < 60:
+    raise ImproperlyConfigured("API_CLIENT_TOKEN_SECONDS must be at least 60 seconds.")
+
+
 def _networks(name: str) -> list:
     """A comma-separated list of IP addresses or networks (``10.0.0.5,10.1.0.0/16``); a bad entry stops start-up."""
     networks = []
@@ -198,7 +248,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.TokenAuthentication",  # first: its "Token" challenge makes 401s 401s
+        "members.clients.ClientTokenAuthentication",  # outside systems' OAuth2 bearer tokens
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider.views import TokenView
 from rest_framework.routers import DefaultRouter
 
 from evaluation import api as evaluation_api
 from grants import allocation_api
 from grants import api as grants_api
+from members import account_views
 from members import api as members_api
 from unionfunds.core.auth import ObtainTokenView
 from unionfunds.core.health import healthz
@@ -35,9 +37,13 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # Outside systems' keys: only the token endpoint of django-oauth-toolkit (client credentials), none of
+    # its pages for managing applications (members/clients.py).
+    path("o/token/", TokenView.as_view(), name="oauth-token"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/login/", account_views.admin_login, name="admin-login"),  # before the admin's own: two steps
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
     path("", include("grants.urls")),

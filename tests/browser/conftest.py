@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from members.models import User
+from tests.otp_helpers import SECRET, give_device, next_code
+from unionfunds.core import otp
+
 # Playwright's sync API runs an asyncio loop in this thread; Django would otherwise refuse ORM
 # calls made by the test itself (fixtures, assertions on the database).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -83,13 +87,24 @@ def shot(request, page):
 
 @pytest.fixture
 def login(site, page):
-    """Log in through the real form at /accounts/login/ and land on the home page."""
+    """Log in through the real form at /accounts/login/ and land on the home page.
 
-    def do(username: str, password: str = PASSWORD):
+    An account that must log in with two factors is given an authenticator with the tests' known secret
+    (if it has none yet); then the code step is answered with the code an authenticator app would show.
+    """
+
+    def do(username: str, password: str = PASSWORD, secret: str = SECRET):
+        user = User.objects.filter(username=username).first()
+        if user is not None and user.two_factor_required and not otp.has_device(user):
+            give_device(user, secret)
         page.goto(f"{site}/accounts/login/")
         page.get_by_label("账号").fill(username)
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
+        if user is not None and otp.has_device(user):
+            page.wait_for_url(f"{site}/accounts/login/code/")
+            page.get_by_label("验证码").fill(next_code(user, secret))
+            page.get_by_role("button", name="验证并登录").click()
         page.wait_for_url(f"{site}/")
         return page
 

@@ -46,6 +46,7 @@ from tests.conftest import make_user
 from tests.factories import UnionFactory
 from tests.grants.allocation_helpers import approve, disburse, spend
 from tests.grants.conftest import add_members, make_program
+from tests.otp_helpers import next_code
 from unionfunds.celery import app as celery_app
 from unionfunds.core import clock
 
@@ -551,7 +552,12 @@ def auditor_pulls(s: Story, allocation: Allocation) -> None:
     api = s.page.context.browser.new_context()  # an outside system: no session, a token
     try:
         token = api.request.post(
-            f"{s.site}/api/v1/auth/token/", data={"username": "auditor", "password": "Test-pass-2026"}
+            f"{s.site}/api/v1/auth/token/",
+            data={
+                "username": "auditor",
+                "password": "Test-pass-2026",
+                "otp": next_code(User.objects.get(username="auditor")),  # the auditor logs in with two factors
+            },
         )
         assert token.status == 200, token.text()
         pulled = api.request.get(

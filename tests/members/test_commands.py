@@ -11,6 +11,8 @@ from members import demo as seed_demo
 from members import services
 from members.choices import RegionLevel, Role, UnionStatus
 from members.models import Member, Region, Union, User
+from tests.otp_helpers import code_at, step_now
+from unionfunds.core import otp
 from unionfunds.core.models import AuditEvent
 
 from ..factories import UnionFactory
@@ -227,6 +229,14 @@ def test_seed_demo_is_idempotent_and_prints_the_demo_accounts():
         user = User.objects.get(username=username)
         assert user.role == role
         assert user.check_password(seed_demo.DEMO_PASSWORD)
+    # The accounts that must log in with two factors have an authenticator with the printed demo secret.
+    for out in (first_out, second_out):
+        assert seed_demo.DEMO_TOTP_SECRET in out
+    for username in ("province", "auditor"):
+        user = User.objects.get(username=username)
+        assert user.two_factor_required and otp.has_device(user)
+        assert otp.verify(user, code_at(seed_demo.DEMO_TOTP_SECRET, step_now())) is not None
+    assert not otp.has_device(User.objects.get(username="xihu"))
     officer = User.objects.get(username="union_xixi")
     assert officer.union.name == seed_demo.UNIONS[0][1]
     sizes = dict(Union.objects.values_list("name", "member_count"))
