@@ -41,7 +41,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "unionfunds.core.adminsite.ReadOnlyAdminConfig",  # django.contrib.admin, read-only whatever registers in it
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
