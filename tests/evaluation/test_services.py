@@ -790,3 +790,15 @@ def test_a_report_job_whose_message_was_lost_is_sent_again_when_asked_again(
         enqueue.assert_called_with(job.pk)
     assert ReportJob.objects.count() == 1
     assert AuditEvent.objects.filter(action="report.resend", object_id=str(job.pk)).count() == 1
+
+
+def test_paper_entry_takes_at_most_2000_answers_at_a_time(round_, cast):
+    """A bound on one submission (documented in the user guide): past it the whole batch is refused,
+    naming the field and the cap, before a row is looked at."""
+    row = {"union": cast.union_xihu.pk, "answer": "satisfied"}
+    with pytest.raises(ValidationError) as refused:
+        services.survey_responses_enter(round_=round_, rows=[row] * 2001, by=cast.xihu)
+    assert set(refused.value.message_dict) == {"responses"}
+    assert "2000" in refused.value.message_dict["responses"][0]
+    assert not SurveyResponse.objects.exists()
+    assert len(services.survey_responses_enter(round_=round_, rows=[row] * 2000, by=cast.xihu)) == 2000
