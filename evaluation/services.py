@@ -30,7 +30,7 @@ from unionfunds.core.errors import ApplicationError
 from unionfunds.core.tables import TableError, cell_text, read_table
 from unionfunds.core.uploads import check_upload, too_large_message
 
-from . import indicators
+from . import indicators, permissions
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
 from .models import (
     AssessmentTransition,
@@ -153,12 +153,17 @@ def subsidised_union_ids(round_: EvaluationRound) -> set[int]:
 
 @transaction.atomic
 def survey_invite(*, round_: EvaluationRound, union: Union, by: User) -> SurveyInvite:
-    """The public survey link of a subsidised union (created on first request)."""
+    """The public survey link of a subsidised union (created on first request, audited then)."""
     if not Union.objects.for_user(by).filter(pk=union.pk).exists():
         raise Http404
+    _deny(*permissions.can_create_survey_invite(by, union))
     if union.pk not in subsidised_union_ids(round_):
         raise ValidationError({"union": _("该工会未获本项目补助，不需要满意度调查。")})
-    invite, _created = SurveyInvite.objects.get_or_create(round=round_, union=union)
+    invite, created = SurveyInvite.objects.get_or_create(round=round_, union=union)
+    if created:
+        audit_record(
+            action="evaluation.survey_invite", obj=invite, by=by, after={"round": round_.pk, "union": union.pk}
+        )
     return invite
 
 

@@ -30,7 +30,7 @@ from unionfunds.core.errors import ApplicationError
 from unionfunds.core.forms import call_service
 from unionfunds.core.uploads import too_large_message
 
-from . import indicators, services
+from . import indicators, permissions, services
 from .choices import Answer, AssessmentStatus, Indicator, JobStatus, ReportKind
 from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck, SurveyInvite, SurveyResponse
 from .workflows import ASSESSMENT_WORKFLOW
@@ -402,6 +402,7 @@ def survey_links(request, pk: int):
                 "url": url,
                 "qr": _qr(url) if url else "",
                 "n": answered.get(union.pk, 0),
+                "can_invite": permissions.can_create_survey_invite(request.user, union)[0],
             }
         )
     paper = PaperForm(unions=unions) if request.user.role == Role.COUNTY_STAFF and unions else None

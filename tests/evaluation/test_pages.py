@@ -47,3 +47,11 @@ def test_the_paper_form_refuses_more_than_2000_answers_at_a_time(client, round_,
     counts["satisfied"] = 500
     response = client.post(url, {"union": cast.union_xihu.pk, **counts}, follow=True)
     assert SurveyResponse.objects.count() == 2000
+
+
+def test_the_survey_page_offers_to_create_a_link_only_to_federation_staff(client, round_, cast):
+    url = reverse("survey-links", args=[round_.pk])
+    create = reverse("survey-invite", args=[round_.pk, cast.union_xihu.pk])
+    for user, offered in ((cast.xihu, True), (cast.hangzhou, True), (cast.auditor, False), (cast.city_auditor, False)):
+        client.force_login(user)
+        assert (create in client.get(url).content.decode()) is offered, user
