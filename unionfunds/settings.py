@@ -42,6 +42,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "unionfunds.core.adminsite.ReadOnlyAdminConfig",  # django.contrib.admin, read-only whatever registers in it
+    "members",  # before django.contrib.auth: its changepassword command (through the services) replaces Django's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,7 +56,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works on closed networks
     "axes",
     "unionfunds.core",
-    "members",
     "grants",
     "evaluation",
 ]
