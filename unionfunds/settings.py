@@ -115,6 +115,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "unionfunds.core.passwords.CharacterClassValidator"},
+    {"NAME": "unionfunds.core.passwords.UsernamePasswordValidator"},
 ]
 
 LOGIN_URL = "login"
