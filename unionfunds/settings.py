@@ -236,17 +236,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Cache (survey rate limits): Redis when configured, else per-process memory.
+# Redis: the report queue's broker and the shared cache (survey rate limits). Without it the broker is kombu's
+# filesystem transport under var/celery and the cache per process, so `make run` needs no Redis and reports
+# still render outside the web request. Production refuses that unless told so: web and worker on different
+# machines would never meet, and every process would keep its own survey counts.
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL and not DEBUG and not env.bool("ALLOW_NO_REDIS", default=False):
+    raise ImproperlyConfigured(
+        "Set the REDIS_URL environment variable (e.g. redis://host:6379/0): production needs Redis for the "
+        "report queue and the shared cache. To run everything in one place without Redis on purpose, set "
+        "ALLOW_NO_REDIS=1 (or DEBUG=1 for development)."
+    )
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}
-    if env.str("REDIS_URL", default="")
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 SURVEY_ANSWERS_PER_IP_PER_HOUR = env.int("SURVEY_ANSWERS_PER_IP_PER_HOUR", default=60)
 
-# Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/celery, so
-# `make run` needs no Redis and reports still render outside the web request.
-REDIS_URL = env.str("REDIS_URL", default="")
+# Celery.
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
 # Seconds Redis waits for a delivered message's ack (tasks ack late: when they finish) before it gives the
 # message to another worker. Longer than any task and its retry countdowns (a province report ≤ 15 s,
