@@ -86,6 +86,8 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"], url_path="survey-responses")
     def survey_responses(self, request, pk=None):
         round_ = self.get_object()
+        if isinstance(request.data, list):  # the cap before each row is validated
+            services.survey_batch_check(len(request.data))
         body = SurveyEntrySerializer(data=request.data, many=True)
         body.is_valid(raise_exception=True)
         created = services.survey_responses_enter(round_=round_, rows=body.validated_data, by=request.user)

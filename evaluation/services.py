@@ -30,7 +30,7 @@ from unionfunds.core.errors import ApplicationError
 from unionfunds.core.tables import TableError, cell_text, read_table
 from unionfunds.core.uploads import check_upload, too_large_message
 
-from . import indicators
+from . import indicators, permissions
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
 from .models import (
     AssessmentTransition,
@@ -47,6 +47,9 @@ from .models import (
 from .workflows import ASSESSMENT_WORKFLOW
 
 FLAG_DIFFERENCE = Decimal(5)
+# Answers one paper entry, import or API request may carry: a county types in a union's stack of forms at a
+# time, a few hundred at most; a bound keeps one request from tying up a worker (docs/guide).
+SURVEY_ENTRY_MAX = 2000
 # Refusals given in more than one place (services, the survey page, the API), in one wording.
 COOKIES_NEEDED = gettext_lazy("请允许浏览器保存 Cookie 后再提交。")
 ALREADY_ANSWERED = gettext_lazy("您已经提交过本次调查，感谢参与！")
@@ -150,12 +153,17 @@ def subsidised_union_ids(round_: EvaluationRound) -> set[int]:
 
 @transaction.atomic
 def survey_invite(*, round_: EvaluationRound, union: Union, by: User) -> SurveyInvite:
-    """The public survey link of a subsidised union (created on first request)."""
+    """The public survey link of a subsidised union (created on first request, audited then)."""
     if not Union.objects.for_user(by).filter(pk=union.pk).exists():
         raise Http404
+    _deny(*permissions.can_create_survey_invite(by, union))
     if union.pk not in subsidised_union_ids(round_):
         raise ValidationError({"union": _("该工会未获本项目补助，不需要满意度调查。")})
-    invite, _created = SurveyInvite.objects.get_or_create(round=round_, union=union)
+    invite, created = SurveyInvite.objects.get_or_create(round=round_, union=union)
+    if created:
+        audit_record(
+            action="evaluation.survey_invite", obj=invite, by=by, after={"round": round_.pk, "union": union.pk}
+        )
     return invite
 
 
@@ -195,6 +203,21 @@ def survey_answer_public(*, token: str, answer: str, comment: str, device_token:
     return response
 
 
+def survey_batch_check(count: int, field: str = "responses") -> None:
+    """Refuse a batch of more than ``SURVEY_ENTRY_MAX`` answers as a whole, naming ``field``."""
+    if count > SURVEY_ENTRY_MAX:
+        raise ValidationError(
+            {
+                field: ngettext(
+                    "一次最多录入 %(max)d 份答卷，本次有 %(n)d 份，请分批录入。",
+                    "一次最多录入 %(max)d 份答卷，本次有 %(n)d 份，请分批录入。",
+                    count,
+                )
+                % {"max": SURVEY_ENTRY_MAX, "n": count}
+            }
+        )
+
+
 @transaction.atomic
 def survey_responses_enter(
     *,
@@ -208,6 +231,7 @@ def survey_responses_enter(
     _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以录入纸质问卷。"))
     if not rows:
         raise ValidationError({"responses": _("没有答卷。")})
+    survey_batch_check(len(rows))
     in_scope = set(Union.objects.for_user(by).values_list("pk", flat=True))
     subsidised = subsidised_union_ids(round_)
     errors: dict[str, str] = {}
@@ -702,6 +726,7 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
         raise ValidationError(
             {"file": _("缺少必填列：%(columns)s。") % {"columns": pgettext("list separator", "、").join(missing)}}
         )
+    survey_batch_check(sum(1 for cells in table[1:] if any(cell_text(c) for c in cells)), field="file")
     labels = {str(a.label): a.value for a in Answer} | {a.value: a.value for a in Answer}
     codes = {cell_text(r[index["credit_code"]]).upper() for r in table[1:] if len(r) > index["credit_code"]}
     union_ids = dict(Union.objects.for_user(by).filter(credit_code__in=codes).values_list("credit_code", "pk"))

@@ -12,7 +12,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404
@@ -25,13 +24,13 @@ from django.views.decorators.http import require_POST
 from grants.models import Allocation, Program
 from members.choices import Role
 from members.models import Region, Union
-from unionfunds.core import charts
+from unionfunds.core import charts, ratelimit
 from unionfunds.core.clientip import client_address
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.forms import call_service
 from unionfunds.core.uploads import too_large_message
 
-from . import indicators, services
+from . import indicators, permissions, services
 from .choices import Answer, AssessmentStatus, Indicator, JobStatus, ReportKind
 from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck, SurveyInvite, SurveyResponse
 from .workflows import ASSESSMENT_WORKFLOW
@@ -78,7 +77,17 @@ class PaperForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["union"].choices = [(str(u.pk), u.name) for u in unions]
         for answer in Answer:
-            self.fields[answer.value] = forms.IntegerField(label=answer.label, min_value=0, max_value=5000, initial=0)
+            self.fields[answer.value] = forms.IntegerField(
+                label=answer.label, min_value=0, max_value=services.SURVEY_ENTRY_MAX, initial=0
+            )
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.survey_batch_check(sum(data.get(a.value) or 0 for a in Answer))
+        except ValidationError as exc:
+            self.add_error(None, exc.message_dict["responses"])
+        return data
 
 
 def _rounds(user):
@@ -393,6 +402,7 @@ def survey_links(request, pk: int):
                 "url": url,
                 "qr": _qr(url) if url else "",
                 "n": answered.get(union.pk, 0),
+                "can_invite": permissions.can_create_survey_invite(request.user, union)[0],
             }
         )
     paper = PaperForm(unions=unions) if request.user.role == Role.COUNTY_STAFF and unions else None
@@ -450,8 +460,8 @@ def survey(request, token: str):
     if request.method == "POST":
         address = client_address(request) or ""
         key = f"survey-rate:{token}:{address}"  # per union link, so one office NAT does not block every survey
-        count = cache.get_or_set(key, 0, timeout=3600)
-        if count >= settings.SURVEY_ANSWERS_PER_IP_PER_HOUR:
+        # Every submission counts, refused ones too; counted before the answer is saved (ratelimit.hit).
+        if not ratelimit.hit(key, limit=settings.SURVEY_ANSWERS_PER_IP_PER_HOUR, window=3600):
             state, error = "limited", _("提交过于频繁，请稍后再试。")
         elif not request.COOKIES.get(DEVICE_COOKIE):
             error = str(services.COOKIES_NEEDED)
@@ -463,7 +473,6 @@ def survey(request, token: str):
                     comment=request.POST.get("comment", ""),
                     device_token=device,
                 )
-                cache.incr(key)
                 state = "thanks"
             except ApplicationError as exc:
                 state, error = "already", exc.detail

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
+from rest_framework.authtoken.models import Token
 
 from unionfunds.core import otp
 from unionfunds.core.audit import audit_record, snapshot
@@ -596,15 +597,32 @@ def union_account_open(*, union: Union, username: str, password: str, by: User) 
     return user_create(username=username, role=Role.UNION_OFFICER, password=password, union_id=union.pk, by=by)
 
 
+def _password_set(user: User, password: str, *, action: str, by: User | None) -> None:
+    """The one place an existing account's password changes: the password rules, the new hash, the account's
+    API tokens revoked (a token that leaked with the old password must not outlive it), the audit trail."""
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    revoked, _by_model = Token.objects.filter(user=user).delete()
+    audit_record(action=action, obj=user, by=by, after={"api_tokens_revoked": revoked})
+
+
 @transaction.atomic
 def password_change(*, user: User, password: str, by: User) -> User:
     """Set a user's own new password (the form has checked the old one and the validators)."""
     if by.pk != user.pk:
         raise PermissionDenied(_("只能修改自己的密码。"))
-    validate_password(password, user)
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    audit_record(action="user.password_change", obj=user, by=by, after={})
+    _password_set(user, password, action="user.password_change", by=by)
+    return user
+
+
+@transaction.atomic
+def password_reset(*, user: User, password: str, by: User | None = None) -> User:
+    """An administrator sets someone's password on the server (``manage.py changepassword``): the command
+    line only, like ``user_create`` without ``by``; there is no page for it."""
+    if by is not None:
+        raise PermissionDenied(_("只能修改自己的密码。"))
+    _password_set(user, password, action="user.password_reset", by=None)
     return user
 
 

@@ -201,7 +201,7 @@ MAY = {
     "spot.verify": {PROVINCE},
     # Product decisions the SPEC leaves open, kept as the app has them (see the report of issue 7):
     "report.request": STAFF | AUDITORS,  # a report is how an auditor reads an evaluation
-    "survey.invite": EVERYONE,  # the survey link of a union anyone in scope may print
+    "survey.invite": STAFF,  # federations create a union's survey link; not auditors, not the union scored
     "accounts.unlock": STAFF,  # README: federation staff unlock accounts of their scope
     "accounts.password": EVERYONE,  # everyone changes their own password (等保 2.0)
     "union.account": {COUNTY},  # README: the county opens its union officer's account
@@ -1090,8 +1090,8 @@ ROWS: list[Row] = [
         "survey.invite",
         target=UNION,
         kwargs=lambda c: {"pk": c.w.round.pk, "union_pk": c.o.union.pk},
-        note="the provincial round: everyone sees it, so the union decides the scope. To confirm: any role, "
-        "auditors and the union's officer too, may create the link; kept as the app has it",
+        note="the provincial round: everyone sees it, so the union decides the scope; federation staff only "
+        "create the link (evaluation.permissions.can_create_survey_invite)",
     ),
     *also_post(page("GET", "/evaluation/assessments/{pk}/", "read", target=FEDERATION, kwargs=assessment_kw)),
     *[

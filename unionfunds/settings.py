@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,7 +42,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "unionfunds.core.adminsite.ReadOnlyAdminConfig",  # django.contrib.admin, read-only whatever registers in it
+    "members",  # before django.contrib.auth: its changepassword command (through the services) replaces Django's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,14 +60,15 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "oauth2_provider",
+    "csp",
     "unionfunds.core",
-    "members",
     "grants",
     "evaluation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before WhiteNoise, so static files carry the policy too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "unionfunds.core.middleware.ChosenLanguageMiddleware",
@@ -119,6 +122,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "unionfunds.core.passwords.CharacterClassValidator"},
+    {"NAME": "unionfunds.core.passwords.UsernamePasswordValidator"},
 ]
 
 LOGIN_URL = "login"
@@ -217,6 +221,23 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp): scripts, styles and images from this site only, so
+# injected markup can neither run script nor restyle a page. Pages therefore carry no inline script, event
+# handler or style attribute (tests/core/test_csp.py reads every template); behaviour is in static/js/app.js.
+# SVG charts and QR codes use presentation attributes (fill, stroke), which the policy does not govern.
+# The API docs page widens it for Swagger UI alone (unionfunds/core/apidocs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -286,17 +307,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Cache (survey rate limits): Redis when configured, else per-process memory.
+# Redis: the report queue's broker and the shared cache (survey rate limits). Without it the broker is kombu's
+# filesystem transport under var/celery and the cache per process, so `make run` needs no Redis and reports
+# still render outside the web request. Production refuses that unless told so: web and worker on different
+# machines would never meet, and every process would keep its own survey counts.
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL and not DEBUG and not env.bool("ALLOW_NO_REDIS", default=False):
+    raise ImproperlyConfigured(
+        "Set the REDIS_URL environment variable (e.g. redis://host:6379/0): production needs Redis for the "
+        "report queue and the shared cache. To run everything in one place without Redis on purpose, set "
+        "ALLOW_NO_REDIS=1 (or DEBUG=1 for development)."
+    )
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}
-    if env.str("REDIS_URL", default="")
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 SURVEY_ANSWERS_PER_IP_PER_HOUR = env.int("SURVEY_ANSWERS_PER_IP_PER_HOUR", default=60)
 
-# Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/celery, so
-# `make run` needs no Redis and reports still render outside the web request.
-REDIS_URL = env.str("REDIS_URL", default="")
+# Celery.
 CELERY_DATA_DIR = BASE_DIR / "var" / "celery"
 # Seconds Redis waits for a delivered message's ack (tasks ack late: when they finish) before it gives the
 # message to another worker. Longer than any task and its retry countdowns (a province report ≤ 15 s,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider.views import TokenView
 from rest_framework.routers import DefaultRouter
 
@@ -10,6 +10,7 @@ from grants import allocation_api
 from grants import api as grants_api
 from members import account_views
 from members import api as members_api
+from unionfunds.core.apidocs import ApiDocsView
 from unionfunds.core.auth import ObtainTokenView
 from unionfunds.core.health import healthz
 
@@ -36,7 +37,7 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     # Outside systems' keys: only the token endpoint of django-oauth-toolkit (client credentials), none of
     # its pages for managing applications (members/clients.py).
     path("o/token/", TokenView.as_view(), name="oauth-token"),

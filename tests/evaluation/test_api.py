@@ -515,3 +515,16 @@ def test_the_schema_admits_the_blank_grade_of_a_draft(api, cast, bare_round):
         choices = schema["Assessment"]["properties"][field]["oneOf"]
         allowed = {v for ref in choices for v in schema[ref["$ref"].rsplit("/", 1)[-1]]["enum"]}
         assert allowed == {"优", "良", "中", "差", ""}
+
+
+def test_paper_answers_are_capped_per_request(api, cast, round_):
+    url = f"{ROUNDS}{round_.pk}/survey-responses/"
+    rows = [{"union": cast.union_xihu.pk, "answer": "satisfied"}] * 2001
+    response = post(api, cast.xihu, url, rows)
+    assert response.status_code == 400
+    assert list(response.json()) == ["responses"] and "2000" in response.json()["responses"][0]
+    assert not SurveyResponse.objects.exists()
+    # A body far past the cap is refused as a whole, not validated row by row.
+    response = post(api, cast.xihu, url, [{"union": "x", "answer": "?"}] * 50_000)
+    assert response.status_code == 400 and list(response.json()) == ["responses"]
+    assert post(api, cast.xihu, url, rows[:2000]).status_code == 201

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from evaluation import reports, services
+from evaluation.models import SurveyResponse
 
 from .conftest import XIHU, assessment
 
@@ -33,3 +34,24 @@ def test_the_report_downloads_under_its_chinese_name(client, bare_round, cast):
     assert f'filename="report-county-{XIHU}-v1.pdf"' in disposition
     assert quote("县级自评报告-西湖区-v1.pdf") in disposition
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
+
+
+def test_the_paper_form_refuses_more_than_2000_answers_at_a_time(client, round_, cast):
+    client.force_login(cast.xihu)
+    counts = {"very_satisfied": 1500, "satisfied": 600, "neutral": 0, "dissatisfied": 0, "very_dissatisfied": 0}
+    url = reverse("survey-paper", args=[round_.pk])
+    response = client.post(url, {"union": cast.union_xihu.pk, **counts}, follow=True)
+    said = " ".join(str(m) for m in response.context["messages"])
+    assert "2000" in said and "2100" in said
+    assert not SurveyResponse.objects.exists()
+    counts["satisfied"] = 500
+    response = client.post(url, {"union": cast.union_xihu.pk, **counts}, follow=True)
+    assert SurveyResponse.objects.count() == 2000
+
+
+def test_the_survey_page_offers_to_create_a_link_only_to_federation_staff(client, round_, cast):
+    url = reverse("survey-links", args=[round_.pk])
+    create = reverse("survey-invite", args=[round_.pk, cast.union_xihu.pk])
+    for user, offered in ((cast.xihu, True), (cast.hangzhou, True), (cast.auditor, False), (cast.city_auditor, False)):
+        client.force_login(user)
+        assert (create in client.get(url).content.decode()) is offered, user

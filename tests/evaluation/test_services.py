@@ -165,6 +165,21 @@ def test_survey_invite_for_a_subsidised_union(round_, cast):
     assert 16 <= len(invite.token) <= SurveyInvite._meta.get_field("token").max_length
 
 
+def test_survey_invites_are_created_by_federation_staff_only_and_audited(round_, cast):
+    """Auditors only read; a union officer does not open the survey that scores their own union."""
+    for who in ("auditor", "city_auditor", "officer"):
+        with pytest.raises(PermissionDenied):
+            services.survey_invite(round_=round_, union=cast.union_xihu, by=cast.users()[who])
+    assert not SurveyInvite.objects.exists()
+    assert not AuditEvent.objects.filter(action="evaluation.survey_invite").exists()
+    invite = services.survey_invite(round_=round_, union=cast.union_xihu, by=cast.xihu)
+    for who in ("hangzhou", "province"):  # the link exists: handed out again, not created or audited twice
+        assert services.survey_invite(round_=round_, union=cast.union_xihu, by=cast.users()[who]) == invite
+    event = AuditEvent.objects.get(action="evaluation.survey_invite")
+    assert (event.actor, event.object_id) == (cast.xihu, str(invite.pk))
+    assert invite.token not in str(event.after) + event.object_repr  # the link itself is not in the trail
+
+
 def test_survey_invite_refused_for_an_unsubsidised_or_foreign_union(round_, cast):
     other = UnionFactory(county_id=XIHU)
     with pytest.raises(ValidationError):
@@ -790,3 +805,15 @@ def test_a_report_job_whose_message_was_lost_is_sent_again_when_asked_again(
         enqueue.assert_called_with(job.pk)
     assert ReportJob.objects.count() == 1
     assert AuditEvent.objects.filter(action="report.resend", object_id=str(job.pk)).count() == 1
+
+
+def test_paper_entry_takes_at_most_2000_answers_at_a_time(round_, cast):
+    """A bound on one submission (documented in the user guide): past it the whole batch is refused,
+    naming the field and the cap, before a row is looked at."""
+    row = {"union": cast.union_xihu.pk, "answer": "satisfied"}
+    with pytest.raises(ValidationError) as refused:
+        services.survey_responses_enter(round_=round_, rows=[row] * 2001, by=cast.xihu)
+    assert set(refused.value.message_dict) == {"responses"}
+    assert "2000" in refused.value.message_dict["responses"][0]
+    assert not SurveyResponse.objects.exists()
+    assert len(services.survey_responses_enter(round_=round_, rows=[row] * 2000, by=cast.xihu)) == 2000

@@ -76,3 +76,16 @@ def test_a_file_that_is_not_a_table_or_lacks_columns_is_refused(funded_round, ca
             round_=funded_round, filename="a.csv", content=as_csv([["名称", "满意度"]]), by=cast.xihu
         )
     assert "统一社会信用代码" in refused.value.message_dict["file"][0]
+
+
+def test_an_import_of_more_than_2000_answers_is_refused_naming_the_file(funded_round, cast):
+    def sheet(answers: int) -> bytes:  # trailing blank lines, as spreadsheets save them, are no answers
+        rows = [["统一社会信用代码", "满意度"]] + [[cast.union_xihu.credit_code, "满意"]] * answers + [["", ""]] * 5
+        return as_csv(rows)
+
+    with pytest.raises(ValidationError) as refused:
+        services.survey_import(round_=funded_round, filename="a.csv", content=sheet(2001), by=cast.xihu)
+    assert set(refused.value.message_dict) == {"file"} and "2000" in refused.value.message_dict["file"][0]
+    assert not SurveyResponse.objects.exists()
+    created = services.survey_import(round_=funded_round, filename="a.csv", content=sheet(2000), by=cast.xihu)
+    assert len(created) == 2000
