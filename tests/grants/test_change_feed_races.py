@@ -11,6 +11,7 @@ Run: DATABASE_URL=postgres://... pytest tests/grants/test_change_feed_races.py -
 import datetime as dt
 import threading
 
+import psycopg2
 import pytest
 from django.db import connection, transaction
 
@@ -130,3 +131,26 @@ def test_a_write_rolled_back_holds_nothing_back_afterwards(cast, program, api):
     seen, cursor = catch_up(client, endpoint.url, body["next_cursor"])
     assert seen == [second.pk]
     assert catch_up(client, endpoint.url, cursor)[0] == []
+
+
+def test_a_transaction_of_another_database_holds_nothing_back(cast, program, api):
+    """The horizon counts this database's transactions only: another database on the same server (another
+    application, a test run) keeping a write transaction open does not stop the feed."""
+    endpoint = next(e for e in ENDPOINTS if e.name == "unions")
+    client = api.as_user(cast.province)
+    _, cursor = catch_up(client, endpoint.url)
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], password=settings["PASSWORD"],
+        dbname="postgres",
+    )  # fmt: skip
+    try:
+        with other.cursor() as elsewhere:
+            elsewhere.execute("CREATE TEMP TABLE elsewhere (x int); INSERT INTO elsewhere VALUES (1)")
+            elsewhere.execute("SELECT pg_current_xact_id_if_assigned()::text::bigint")
+            assert elsewhere.fetchone()[0] is not None  # a write transaction, open
+            union = endpoint.make(program, "330106")  # committed after it started
+            assert catch_up(client, endpoint.url, cursor)[0] == [union.pk]
+    finally:
+        other.rollback()
+        other.close()

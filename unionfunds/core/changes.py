@@ -9,8 +9,9 @@ The value is set by the database on every INSERT and UPDATE of the row, whatever
 
 - PostgreSQL: a BEFORE trigger stores the writing transaction's id (``pg_current_xact_id()``). Ids are handed
   out when a transaction first writes, so a transaction that started early and commits late has a *lower*
-  id than rows already visible. ``horizon()`` is the lowest id that may still be in progress in the reader's
-  snapshot: every row below it is decided (committed, or gone with its rollback) and visible.
+  id than rows already visible. ``horizon()`` is the lowest id of this database that may still be in
+  progress (or be handed out later): every row below it is decided (committed, or gone with its rollback)
+  and visible to the reader's next statement.
 - SQLite: one writer at a time. AFTER triggers number every row write from a counter table; the numbers are
   taken under the database's single write lock, so their order is the commit order and every number a
   reader can see is decided (``horizon()`` is one past the newest).
@@ -68,6 +69,7 @@ _PG_HORIZON_FUNCTION = f"""
         -- Transactions of this database still in progress (their 32-bit ids made whole against bound; live
         -- ids are never 2^31 apart). Other databases of the cluster never write these tables, so their long
         -- transactions hold nothing back. Read after bound, from the live process table, not a cached copy.
+        -- (Prepared transactions would not be listed: the app uses none, max_prepared_transactions is 0.)
         PERFORM pg_stat_clear_snapshot();
         SELECT min(bound + (((backend_xid::text::bigint - bound % 4294967296) + 6442450944) % 4294967296)
                    - 2147483648)
