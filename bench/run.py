@@ -134,6 +134,7 @@ class Bench:
             constant_queries=constant,
         )
         print(f"     queries by page size {by_size}: {'constant' if constant else 'NOT constant'}")
+        self.feed_page(auth)
         filtered = "/api/v1/allocations/?page_size=100&year=2023&city=330100&ordering=-approved_amount"
         self.results["other"]["allocations_api_filtered"] = {
             "what": f"GET {filtered}",
@@ -143,7 +144,7 @@ class Bench:
             "what": "GET /api/v1/allocations/?format=csv (every allocation of the province)",
             **timed(lambda: self.get("auditor", "/api/v1/allocations/?format=csv", **auth), runs=20, warmup=2),
         }
-        self.explain_sql("allocations API, default order", sql)
+        self.explain_sql("allocations API, default order (start of the change feed)", sql)
         for label, params in [
             ("allocations API, program + status", "program={program}&status=spent"),
             ("allocations API, status", "status=disbursed"),
@@ -154,6 +155,37 @@ class Bench:
             ("allocations API, ordering -approved_amount", "ordering=-approved_amount"),
         ]:
             self.explain_sql(label, self._sql_of("auditor", f"/api/v1/allocations/?{self._fill(params)}", **auth))
+
+    def feed_page(self, auth: dict) -> None:
+        """A page of the change feed from the middle: the cursor the first page of 100 answered."""
+        first = self.get("auditor", "/api/v1/allocations/?page_size=100", **auth).json()
+        if not first["next"]:
+            raise RuntimeError("the feed has fewer than 100 allocations: nothing to page through")
+        url = f"/api/v1/allocations/?page_size=100&cursor={first['next_cursor']}"
+        rows = len(self.get("auditor", url, **auth).json()["results"])
+        figure = timed(lambda: self.get("auditor", url, **auth), runs=self.runs)
+        count, sql = queries_of(lambda: self.get("auditor", url, **auth))
+        by_size = {
+            size: queries_of(
+                lambda s=size: self.get(
+                    "auditor", f"/api/v1/allocations/?page_size={s}&cursor={first['next_cursor']}", **auth
+                )
+            )[0]
+            for size in (1, 10, 100, 500)
+        }
+        constant = len(set(by_size.values())) == 1
+        self.budget(
+            "allocations_api_feed_page_100",
+            f"GET /api/v1/allocations/?page_size=100&cursor=… as the province auditor (token): the second page of "
+            f"the change feed ({rows} rows), with the reader's horizon",
+            figure,
+            {"p95_ms": 100},
+            queries=count,
+            queries_by_page_size=by_size,
+            constant_queries=constant,
+        )
+        print(f"     queries by page size {by_size}: {'constant' if constant else 'NOT constant'}")
+        self.explain_sql("allocations API, change feed from a cursor", sql)
 
     def bare_ratio(self) -> None:
         """The allocations endpoint against a bare view returning the same 100 rows (session auth for both)."""

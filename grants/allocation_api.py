@@ -19,6 +19,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
+from unionfunds.core.feed import CURSOR, FeedPagination, bad_cursor
 from unionfunds.core.filters import MAX_ID, WholeNumberField
 from unionfunds.core.uploads import voucher_too_large_message
 
@@ -136,6 +137,7 @@ EXPENDITURE_FIELDS = [
 
 class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filterset_class = allocations.AllocationFilter
+    pagination_class = FeedPagination  # the change feed outside systems pull (unionfunds.core.feed)
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer, XLSXRenderer]
     serializer_class = AllocationSchema
 
@@ -160,6 +162,8 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         export = request.accepted_renderer.format
         if export in ("csv", "xlsx"):
             self.paginator.check_params(request)  # an export has every row, but page=-5 is still wrong
+            if request.query_params.get(CURSOR):
+                raise bad_cursor(_("导出包含全部符合条件的记录，不接受 cursor。"))
             rows = allocations.export_rows(queryset)
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             if export == "csv":
@@ -175,8 +179,8 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             response = HttpResponse(body, content_type=content_type)
             response["Content-Disposition"] = f'attachment; filename="allocations-{stamp}.{export}"'
             return response
-        page = self.paginator.paginate_sliced(queryset, request, view=self)
-        return self.get_paginated_response(allocations.page_rows(allocations.list_values(page)))
+        values = self.paginator.paginate_sliced(queryset, request, view=self, read=allocations.list_values)
+        return self.get_paginated_response(allocations.page_rows(values))
 
     def retrieve(self, request, *args, **kwargs):
         allocation = self.get_object()

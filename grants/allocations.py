@@ -1,7 +1,8 @@
 """Reads of allocations: the scoped, filterable list behind ``GET /allocations/``, its exports and summaries.
 
 The list runs in a constant number of queries whatever the page size: allocations with union, county
-and city joined (read as plain values), plus one query for the funding split of the page.
+and city joined (read as plain values), plus one query for the funding split of the page (and, in the
+change feed, one for the reader's horizon: ``unionfunds.core.feed``).
 """
 
 from decimal import Decimal
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from members.models import Region
+from unionfunds.core.changes import FEED_ORDER
 from unionfunds.core.filters import AmountFilter, IdFilter, OrderingFilter, YearFilter
 from unionfunds.core.money import split_by_weights
 
@@ -66,15 +68,17 @@ def allocations_for(user):
         Allocation.objects.for_user(user)
         .select_related("union", "county", "city")
         .prefetch_related(Prefetch("funding", queryset=AllocationFunding.objects.order_by("id")))
-        .order_by("updated_at", "id")
+        .order_by(*FEED_ORDER)
     )
 
 
 # What one row of the list needs, read as plain values: the list is the hot path of outside systems, and
 # building 600 model instances for a page of 100 would cost more than the queries themselves.
+# ``change_xid`` is not shown: the feed reads the position of the page's last row from it.
 ROW_FIELDS = (
     "id", "program_id", "year", "union_id", "union__name", "union__credit_code", "county_id", "county__name",
     "city_id", "city__name", "amount", "disbursed_amount", "spent_amount", "status", "approved_at", "updated_at",
+    "change_xid",
 )  # fmt: skip
 RATE = Decimal("0.0001")
 

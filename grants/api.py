@@ -8,6 +8,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from unionfunds.core import clock
+from unionfunds.core.changes import FEED_ORDER
+from unionfunds.core.feed import FeedPagination
 
 from . import eligibility, permissions, selectors, services
 from .filters import ApplicationFilter, ProgramFilter
@@ -84,6 +86,7 @@ class ApplicationViewSet(
 ):
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter
+    pagination_class = FeedPagination  # the change feed outside systems pull (unionfunds.core.feed)
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -92,7 +95,7 @@ class ApplicationViewSet(
             .prefetch_related(
                 "budget_lines", Prefetch("history", queryset=ApplicationTransition.objects.select_related("actor"))
             )
-            .order_by("-priority_score", "id")
+            .order_by(*FEED_ORDER)  # the feed's order; ?ordering=-priority for the review order
         )
 
     def get_serializer_class(self):

@@ -10,6 +10,7 @@ from members.choices import RegionLevel, Role
 from members.models import Region, Union
 from members.scope import scope_q
 from unionfunds.core import clock
+from unionfunds.core.changes import ChangeTracked
 from unionfunds.core.models import WorkflowStep
 
 from .choices import ACTION_LABELS, AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
@@ -130,7 +131,7 @@ class ApplicationQuerySet(models.QuerySet):
         return self.filter(scope_q(user, county="union__county", union="union"))
 
 
-class Application(models.Model):
+class Application(ChangeTracked):
     """A union's subsidy application to a program (SPEC §3)."""
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="applications")
@@ -171,6 +172,7 @@ class Application(models.Model):
             ),
         ]
         indexes = [
+            *ChangeTracked.Meta.indexes,
             models.Index(fields=["program", "status"]),
             models.Index(fields=["status", "priority_score"]),
         ]
@@ -243,14 +245,15 @@ class AllocationQuerySet(models.QuerySet):
         return self.filter(scope_q(user, county="county", union="union", city="city"))
 
 
-class Allocation(models.Model):
+class Allocation(ChangeTracked):
     """Money granted to a union (下拨), created when its application is approved.
 
     ``year``, ``county`` and ``city`` are copied from the program and the union at approval: they are
     what the money was granted under, and they let the allocations API filter without joins.
     ``disbursed_amount`` and ``spent_amount`` are kept by the services under the allocation's row lock
     (and checked by constraints); ``updated_at`` moves whenever the allocation, a tranche or an
-    expenditure changes, so ``updated_after`` gives a client exactly what changed.
+    expenditure changes. Rewriting the row on every such change is also what moves ``change_xid``, the
+    position of the change feed that outside systems pull (``unionfunds.core.feed``).
     """
 
     application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="allocation")
@@ -286,11 +289,12 @@ class Allocation(models.Model):
             ),
         ]
         indexes = [
+            *ChangeTracked.Meta.indexes,
             models.Index(fields=["updated_at", "id"]),
             models.Index(fields=["year", "city", "county"]),
             models.Index(fields=["program", "status"]),
             models.Index(fields=["amount"]),
-            # ?status= alone, in the list's own order (updated_at, id): every filter of the API has an index.
+            # ?status= alone: every filter of the API has an index.
             models.Index(fields=["status", "updated_at", "id"]),
         ]
 

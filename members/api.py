@@ -11,6 +11,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from unionfunds.core.changes import FEED_ORDER
+from unionfunds.core.feed import FeedPagination
 from unionfunds.core.uploads import too_large_message
 
 from . import permissions, services
@@ -70,13 +72,14 @@ class UnionViewSet(
 ):
     serializer_class = UnionSerializer
     filterset_class = UnionFilter
+    pagination_class = FeedPagination  # the change feed outside systems pull (unionfunds.core.feed)
     # IsAuthenticated first: setting permission_classes replaces the default, and anonymous requests must
     # get 401 (not an empty list, nor a 500 from a user without a role).
     permission_classes = [IsAuthenticated, UnionPermission]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return Union.objects.for_user(self.request.user).select_related("county").order_by("id")
+        return Union.objects.for_user(self.request.user).select_related("county").order_by(*FEED_ORDER)
 
     def _read(self, union: Union) -> dict:
         return UnionSerializer(self.get_queryset().get(pk=union.pk)).data

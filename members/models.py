@@ -7,6 +7,7 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
 
+from unionfunds.core.changes import ChangeTracked
 from unionfunds.core.identifiers import mask_phone
 
 from .choices import Gender, OrgForm, ParentLevel, RegionLevel, Role, UnionStatus, WorkerGroup
@@ -139,7 +140,7 @@ class UnionQuerySet(models.QuerySet):
         return self.filter(covered_groups__contains=f"{GROUP_SEPARATOR}{group}{GROUP_SEPARATOR}")
 
 
-class Union(models.Model):
+class Union(ChangeTracked):
     """A grassroots union (基层工会) of new-economy workers (SPEC §2)."""
 
     name = models.CharField(_("工会名称"), max_length=100)
@@ -182,7 +183,7 @@ class Union(models.Model):
             models.CheckConstraint(condition=Q(credit_code__regex=r"^81[0-9A-Z]{16}$"), name="union_credit_code_81"),
             models.CheckConstraint(condition=Q(status__in=[s.value for s in UnionStatus]), name="union_status_known"),
         ]
-        indexes = [models.Index(fields=["status", "county"])]
+        indexes = [*ChangeTracked.Meta.indexes, models.Index(fields=["status", "county"])]
 
     def __str__(self) -> str:
         return self.name

@@ -360,10 +360,17 @@ def test_ordering(stocked, varied, api):
         assert values == sorted(values, reverse=reverse), ordering
 
 
-def test_default_order_is_oldest_change_first_for_the_pull(stocked, varied, api):
-    rows = api.as_user(stocked.province).get(f"{API}/").json()["results"]
-    keys = [(dt.datetime.fromisoformat(r["updated_at"]), r["id"]) for r in rows]
-    assert keys == sorted(keys)
+def test_default_order_is_the_order_of_the_changes(stocked, varied, api):
+    """Without ``ordering`` the list is the change feed: rows in the order they were last written (the two
+    2022 allocations were written last, with old ``updated_at`` values), not by ``updated_at``."""
+    client = api.as_user(stocked.province)
+    rows = client.get(f"{API}/").json()["results"]
+    written = sorted(varied.values(), key=lambda a: (Allocation.objects.get(pk=a.pk).change_xid, a.pk))
+    assert [r["id"] for r in rows] == [a.pk for a in written]
+    assert [r["id"] for r in rows][-2:] == [varied["old0"].pk, varied["old1"].pk]
+    by_time = client.get(f"{API}/?ordering=updated_at").json()["results"]
+    keys = [(dt.datetime.fromisoformat(r["updated_at"]), r["id"]) for r in by_time]
+    assert keys == sorted(keys) and [r["id"] for r in by_time] != [r["id"] for r in rows]
 
 
 def test_ties_in_the_ordering_are_broken_by_id_so_pages_never_repeat_or_skip(stocked, program, api):
@@ -382,13 +389,20 @@ def test_ties_in_the_ordering_are_broken_by_id_so_pages_never_repeat_or_skip(sto
 
 def test_pages(stocked, varied, api):
     client = api.as_user(stocked.province)
+    # The default list is the change feed: ``next`` continues it with the cursor.
     first = client.get(f"{API}/?page_size=4").json()
     assert first["count"] == 6
     assert len(first["results"]) == 4
-    assert "page=2" in first["next"] and first["previous"] is None
-    second = client.get(f"{API}/?page_size=4&page=2").json()
+    assert "cursor=" in first["next"] and "page_size=4" in first["next"] and first["previous"] is None
+    second = client.get(first["next"]).json()
     assert len(second["results"]) == 2 and second["next"] is None
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    # Page numbers keep working, from page 2 or with an explicit ordering.
+    by_page = client.get(f"{API}/?page_size=4&page=2").json()
+    assert [r["id"] for r in by_page["results"]] == [r["id"] for r in second["results"]]
+    assert by_page["next"] is None and "page_size=4" in by_page["previous"] and by_page["next_cursor"] is None
+    ordered = client.get(f"{API}/?page_size=4&ordering=id").json()
+    assert "page=2" in ordered["next"] and ordered["next_cursor"] is None
     assert len(client.get(f"{API}/?page_size=500").json()["results"]) == 6
 
 
@@ -501,9 +515,10 @@ def test_list_query_count_does_not_grow_with_the_page_size(stocked, five_hundred
         assert len(response.json()["results"]) == size
         return len(captured)
 
-    with django_assert_max_num_queries(4):
+    # The reader's horizon (the list is the change feed), the count, the page, its funding split.
+    with django_assert_max_num_queries(4 + 1):
         client.get(f"{API}/?page_size=1")
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(4 + 1):
         client.get(f"{API}/?page_size=500")
     assert measure(1) == measure(500)
 

@@ -712,9 +712,10 @@ def test_list_ordering(stocked, api, queue, ordering, expected):
     assert ids(api, stocked.province, f"program={program.pk}&ordering={ordering}") == [apps[n].pk for n in expected]
 
 
-def test_default_order_is_priority_first(stocked, api, queue):
+def test_the_review_order_is_priority_first(stocked, api, queue):
+    # Without ``ordering`` the list is the change feed (tests/grants/test_change_feed.py).
     program, _, apps = queue
-    assert ids(api, stocked.province, f"program={program.pk}") == [
+    assert ids(api, stocked.province, f"program={program.pk}&ordering=-priority") == [
         apps[n].pk for n in ("union_xihu", "union_yinzhou", "union_yuhang", "union_xihu_other")
     ]
 
