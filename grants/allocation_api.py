@@ -14,12 +14,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
 from unionfunds.core.filters import MAX_ID, WholeNumberField
+from unionfunds.core.parsers import JSONParser
 from unionfunds.core.uploads import voucher_too_large_message
 
 from . import allocations, services

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "unionfunds.core.middleware.RefuseNulMiddleware",  # before anything reads the path, a header or a form
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "unionfunds.core.middleware.ChosenLanguageMiddleware",
@@ -135,6 +136,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
+# What axes records of a username is cut to its column; the login page and the token endpoint refuse longer ones.
+AXES_USERNAME_CALLABLE = "unionfunds.core.auth.axes_username"
 
 
 def _networks(name: str) -> list:
@@ -202,6 +205,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Our JSON parser limits nesting depth; views that set parser_classes use it too (tests/core/test_parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "unionfunds.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "unionfunds.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

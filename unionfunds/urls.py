@@ -8,7 +8,7 @@ from evaluation import api as evaluation_api
 from grants import allocation_api
 from grants import api as grants_api
 from members import api as members_api
-from unionfunds.core.auth import ObtainTokenView
+from unionfunds.core.auth import LoginForm, ObtainTokenView
 from unionfunds.core.health import healthz
 
 handler404 = "unionfunds.core.api.not_found"
@@ -35,7 +35,11 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
