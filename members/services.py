@@ -20,6 +20,7 @@ from django.utils.translation import pgettext
 
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.bulk import insert_rows
+from unionfunds.core.decisions import enforce
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.identifiers import (
     gender_from_id_number,
@@ -71,12 +72,6 @@ def _in_scope(model, pk, by: User, *, lock: bool = False):
         return qs.get(pk=pk)
     except model.DoesNotExist:
         raise Http404(_("%(object)s %(pk)s 不存在。") % {"object": model._meta.verbose_name, "pk": pk}) from None
-
-
-def _deny(decision: tuple[bool, str]) -> None:
-    allowed, reason = decision
-    if not allowed:
-        raise PermissionDenied(reason)
 
 
 def _union_audit(union: Union) -> dict:
@@ -154,7 +149,7 @@ def _check_credit_code_free(union: Union) -> None:
 
 @transaction.atomic
 def union_register(*, data: Mapping[str, Any], by: User) -> Union:
-    _deny(permissions.can_register_union(by))
+    enforce(permissions.can_register_union(by))
     union = Union(status=UnionStatus.PENDING)
     _apply_union_fields(union, data, by=by)
     _check_credit_code_free(union)
@@ -166,7 +161,7 @@ def union_register(*, data: Mapping[str, Any], by: User) -> Union:
 @transaction.atomic
 def union_update(*, union: Union, data: Mapping[str, Any], by: User) -> Union:
     union = _in_scope(Union, union.pk, by, lock=True)
-    _deny(permissions.can_edit_union(by, union))
+    enforce(permissions.can_edit_union(by, union))
     if by.role == Role.UNION_OFFICER:
         locked = sorted(set(data) & (set(UNION_FIELDS) - OFFICER_EDITABLE))
         if locked:
@@ -297,7 +292,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
     union = _in_scope(Union, union.pk, by, lock=True)  # lock order: union, then member (as roster_import)
-    _deny(permissions.can_manage_roster(by, union))
+    enforce(permissions.can_manage_roster(by, union))
     if "id_number" not in data:
         raise ValidationError({"id_number": _("请填写身份证号。")})
     fields = _member_fields({**data, "left_on": None})
@@ -331,7 +326,7 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     union_id = _in_scope(Member, member.pk, by).union_id
     Union.objects.select_for_update().filter(pk=union_id).first()  # lock order: union, then member
     member = _in_scope(Member, member.pk, by, lock=True)
-    _deny(permissions.can_manage_roster(by, member.union))
+    enforce(permissions.can_manage_roster(by, member.union))
     if "id_number" in data:
         raise ValidationError({"id_number": _("身份证号不能修改；如有误请办理离会后重新录入。")})
     if data.get("gender") and data["gender"] != member.gender:
@@ -395,7 +390,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
     keeps their ``left_on``: a roster file records who joined, not who came back.
     """
     union = _in_scope(Union, union.pk, by, lock=True)
-    _deny(permissions.can_manage_roster(by, union))
+    enforce(permissions.can_manage_roster(by, union))
     parsed = parse_roster(filename, content)
     result = RosterImportResult(errors=list(parsed.errors))
     rows: list[tuple[RosterRow, dict]] = []
@@ -586,7 +581,7 @@ def user_create(
 def union_account_open(*, union: Union, username: str, password: str, by: User) -> User:
     """A union officer's account, opened by the union's county staff with an initial password."""
     union = _in_scope(Union, union.pk, by)
-    _deny(permissions.can_open_union_account(by, union))
+    enforce(permissions.can_open_union_account(by, union))
     return user_create(username=username, role=Role.UNION_OFFICER, password=password, union_id=union.pk, by=by)
 
 
@@ -605,7 +600,7 @@ def password_change(*, user: User, password: str, by: User) -> User:
 @transaction.atomic
 def account_unlock(*, username: str, by: User) -> int:
     """Clear the failed logins that locked an account (django-axes), for an account in the user's scope."""
-    _deny(permissions.can_unlock_accounts(by))
+    enforce(permissions.can_unlock_accounts(by))
     target = User.objects.for_user(by).filter(username=username).first()
     if target is None:
         raise Http404(_("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
