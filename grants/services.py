@@ -21,8 +21,10 @@ from members.choices import RegionLevel
 from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record, snapshot
+from unionfunds.core.dates import date_error
 from unionfunds.core.decisions import enforce
 from unionfunds.core.errors import ApplicationError
+from unionfunds.core.filters import MAX_COUNT
 from unionfunds.core.money import FEN, format_money, parse_money, split_by_weights
 from unionfunds.core.uploads import check_upload
 
@@ -73,7 +75,7 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
     if budget <= 0:
         errors["budget_total"] = _("预算总额必须大于 0。")
     target = data.get("target_count")
-    if not isinstance(target, int) or target <= 0:
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 < target <= MAX_COUNT:
         errors["target_count"] = _("计划补助工会数必须是正整数。")
         target = 1
     max_grant = data.get("max_grant")
@@ -123,14 +125,21 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
         if city is None:
             errors["city_quotas"] = _("「%(code)s」不是本项目主管区划下的市。") % {"code": city_code}
             break
-        if not isinstance(count, int) or count < 0:
-            errors["city_quotas"] = _("%(city)s的名额必须是非负整数。") % {"city": city.name}
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            errors["city_quotas"] = _("%(city)s的名额必须是 0 到 %(max)d 之间的整数。") % {
+                "city": city.name,
+                "max": MAX_COUNT,
+            }
             break
         quotas[city.code] = count
 
     opens_on, closes_on = data.get("opens_on"), data.get("closes_on")
     if not opens_on or not closes_on:
         errors["opens_on"] = _("请填写申报起止日期。")
+    elif date_error(opens_on) or date_error(closes_on):
+        for name, day in (("opens_on", opens_on), ("closes_on", closes_on)):
+            if date_error(day):
+                errors[name] = date_error(day)
     elif closes_on < opens_on:
         errors["closes_on"] = _("申报截止日期不能早于开始日期。")
     name = str(data.get("name") or "").strip()
@@ -723,8 +732,8 @@ def expenditure_record(
     if not description:
         errors["description"] = _("请填写用途说明。")
     beneficiaries = data.get("beneficiaries") or 0
-    if not isinstance(beneficiaries, int) or beneficiaries < 0:
-        errors["beneficiaries"] = _("受益职工人数须为非负整数。")
+    if isinstance(beneficiaries, bool) or not isinstance(beneficiaries, int) or not 0 <= beneficiaries <= MAX_COUNT:
+        errors["beneficiaries"] = _("受益职工人数须为 0 到 %(max)d 之间的整数。") % {"max": MAX_COUNT}
     content_type = ""
     if voucher_content is not None:
         try:

@@ -20,6 +20,7 @@ from django.utils.translation import pgettext
 
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.bulk import insert_rows
+from unionfunds.core.dates import check_date, date_error
 from unionfunds.core.decisions import enforce
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.identifiers import (
@@ -121,8 +122,8 @@ def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> N
                 value = _clean_groups(value)
             elif name == "contact_phone" and value:
                 value = validate_contact_phone(value)
-            elif name in ("chair_elected_on", "founded_on") and value and value > timezone.localdate():
-                raise ValidationError(_("日期不能晚于今天。"))
+            elif name in ("chair_elected_on", "founded_on") and value:
+                value = check_date(value, name, past=True)
         except ValidationError as exc:
             errors[name] = exc.message_dict.get(name, exc.messages) if hasattr(exc, "error_dict") else exc.messages
             continue
@@ -276,12 +277,14 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     joined_on = data.get("joined_on")
     if not isinstance(joined_on, dt.date):
         errors["joined_on"] = _("请填写入会日期。")
-    elif joined_on > timezone.localdate():
-        errors["joined_on"] = _("入会日期不能晚于今天。")
+    elif error := date_error(joined_on, past=True, future_message=_("入会日期不能晚于今天。")):
+        errors["joined_on"] = error
     out["joined_on"] = joined_on
     if "left_on" in data:
         left_on = data.get("left_on")
-        if left_on and isinstance(joined_on, dt.date) and left_on < joined_on:
+        if left_on and (error := date_error(left_on, past=True, future_message=_("离会日期不能晚于今天。"))):
+            errors["left_on"] = error
+        elif left_on and isinstance(joined_on, dt.date) and left_on < joined_on:
             errors["left_on"] = _("离会日期不能早于入会日期。")
         out["left_on"] = left_on or None
     if errors:
