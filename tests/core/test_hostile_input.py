@@ -21,18 +21,20 @@ import datetime as dt
 import json
 
 import pytest
+from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.test import Client
 
 from evaluation import services as evaluation_services
 from evaluation.models import SpotCheckDraw
 from grants.models import CityQuota, Expenditure, Program
-from members.models import Member, Union
+from members.models import Member, Union, User
 from tests.evaluation.conftest import approve_assessment, submit
 from tests.factories import MemberFactory
 from tests.grants.allocation_helpers import approve, disburse
 from tests.grants.conftest import eligible_union, make_application, make_program, program_data
 from unionfunds.core import clock
+from unionfunds.core.auth import USERNAME_MAX_LENGTH, LoginForm, axes_username
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
@@ -405,3 +407,15 @@ def _expenditure_body() -> dict:
         "voucher_no": "ZC-0001",
         "beneficiaries": 30,
     }
+
+
+def test_the_token_endpoint_and_the_login_page_allow_the_username_length_of_the_model():
+    assert USERNAME_MAX_LENGTH == User._meta.get_field("username").max_length
+    assert LoginForm().fields["username"].max_length == USERNAME_MAX_LENGTH
+
+
+def test_axes_never_gets_a_username_longer_than_its_column(rf):
+    assert axes_username(None, {"username": "a" * 300}) == "a" * 255
+    assert axes_username(rf.post("/admin/login/", {"username": "b" * 300}), None) == "b" * 255
+    assert axes_username(None, {"username": "t_officer"}) == "t_officer"
+    assert get_client_username(rf.post("/admin/login/", {"username": "c" * 300})) == "c" * 255  # axes uses it

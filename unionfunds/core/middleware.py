@@ -42,7 +42,7 @@ class ChosenLanguageMiddleware:
         return response
 
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+URLENCODED, MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
 
 
 def _nul_in(items) -> str | None:
@@ -79,7 +79,7 @@ class RefuseNulMiddleware:
         return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
 
     def _where(self, request) -> str | None:
-        """ "" for the path or a header, the parameter's name for a query or form field, None when clean."""
+        """Where the NUL is: the parameter's name for a query or form field, "" for the path or a header."""
         if "\x00" in request.path_info or "\x00" in request.path:
             return ""
         if any(isinstance(v, str) and "\x00" in v for k, v in request.META.items() if k.startswith("HTTP_")):
@@ -91,7 +91,6 @@ class RefuseNulMiddleware:
 
     @staticmethod
     def _django_parses_form(request) -> bool:
-        content_type = request.content_type or ""
-        if content_type == FORM_TYPES[0]:
+        if request.content_type == URLENCODED:
             return True
-        return content_type == FORM_TYPES[1] and not request.path_info.startswith("/api/")
+        return request.content_type == MULTIPART and not request.path_info.startswith("/api/")
