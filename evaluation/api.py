@@ -9,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from unionfunds.core.filters import IdFilter
+from unionfunds.core.fields import DecimalField, IntegerField
+from unionfunds.core.filters import MAX_ID, MAX_SMALL, IdFilter
 from unionfunds.core.schema import RefusalSerializer
 
 from . import services
@@ -20,17 +21,17 @@ SCORE = {"max_digits": 5, "decimal_places": 2}
 
 
 class WeightsSerializer(serializers.Serializer):
-    utilization = serializers.DecimalField(max_digits=4, decimal_places=3)
-    coverage = serializers.DecimalField(max_digits=4, decimal_places=3)
-    satisfaction = serializers.DecimalField(max_digits=4, decimal_places=3)
+    utilization = DecimalField(max_digits=4, decimal_places=3)
+    coverage = DecimalField(max_digits=4, decimal_places=3)
+    satisfaction = DecimalField(max_digits=4, decimal_places=3)
 
 
 class RoundSerializer(serializers.ModelSerializer):
-    program = serializers.IntegerField(source="program_id")
+    program = IntegerField(source="program_id", min_value=1, max_value=MAX_ID)
     weights = WeightsSerializer(required=False)
     year = serializers.IntegerField(read_only=True)
-    coverage_target = serializers.DecimalField(max_digits=4, decimal_places=3, required=False)
-    min_responses = serializers.IntegerField(min_value=1, required=False)
+    coverage_target = DecimalField(max_digits=4, decimal_places=3, required=False)
+    min_responses = IntegerField(min_value=1, max_value=MAX_SMALL, required=False)
 
     class Meta:
         model = EvaluationRound
@@ -44,15 +45,15 @@ class RoundSerializer(serializers.ModelSerializer):
 
 
 class SurveyEntrySerializer(serializers.Serializer):
-    union = serializers.IntegerField()
+    union = IntegerField(min_value=1, max_value=MAX_ID)
     answer = serializers.ChoiceField(choices=Answer.choices)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
 class SpotCheckRequestSerializer(serializers.Serializer):
-    count = serializers.IntegerField(min_value=1, required=False)
-    ratio = serializers.DecimalField(max_digits=4, decimal_places=3, required=False)
-    seed = serializers.IntegerField(min_value=0, max_value=2**62, required=False)
+    count = IntegerField(min_value=1, max_value=MAX_SMALL, required=False)
+    ratio = DecimalField(max_digits=4, decimal_places=3, required=False)
+    seed = IntegerField(min_value=0, max_value=services.MAX_SEED, required=False)
 
     def validate(self, attrs):
         if ("count" in attrs) == ("ratio" in attrs):
@@ -167,7 +168,7 @@ class AssessmentFilter(django_filters.FilterSet):
 
 
 class AdjustmentSerializer(serializers.Serializer):
-    score = serializers.DecimalField(**SCORE, min_value=0, max_value=100)
+    score = DecimalField(**SCORE, min_value=0, max_value=100)
     reason = serializers.CharField(max_length=500)
 
 
@@ -273,9 +274,9 @@ class SpotCheckSerializer(serializers.ModelSerializer):
 
 
 class VerifiedScoresSerializer(serializers.Serializer):
-    utilization = serializers.DecimalField(**SCORE, min_value=0, max_value=100)
-    coverage = serializers.DecimalField(**SCORE, min_value=0, max_value=100)
-    satisfaction = serializers.DecimalField(**SCORE, min_value=0, max_value=100)
+    utilization = DecimalField(**SCORE, min_value=0, max_value=100)
+    coverage = DecimalField(**SCORE, min_value=0, max_value=100)
+    satisfaction = DecimalField(**SCORE, min_value=0, max_value=100)
 
 
 class VerifySerializer(serializers.Serializer):
@@ -348,7 +349,7 @@ class ReportJobSerializer(serializers.ModelSerializer):
 
 class ReportRequestSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ReportKind.choices)
-    round = serializers.IntegerField()
+    round = IntegerField(min_value=1, max_value=MAX_ID)
     region = serializers.CharField(max_length=6)
 
 

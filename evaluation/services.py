@@ -50,6 +50,8 @@ FLAG_DIFFERENCE = Decimal(5)
 # Answers one paper entry, import or API request may carry: a county types in a union's stack of forms at a
 # time, a few hundred at most; a bound keeps one request from tying up a worker (docs/guide).
 SURVEY_ENTRY_MAX = 2000
+# A draw's seed is stored (BigIntegerField); the API and the page take it up to this.
+MAX_SEED = 2**62
 # Refusals given in more than one place (services, the survey page, the API), in one wording.
 COOKIES_NEEDED = gettext_lazy("请允许浏览器保存 Cookie 后再提交。")
 ALREADY_ANSWERED = gettext_lazy("您已经提交过本次调查，感谢参与！")
@@ -516,6 +518,8 @@ def spot_check_draw(
         )
     if seed is None:
         seed = random.SystemRandom().randrange(1, 2**31)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValidationError({"seed": _("随机种子应为 0 到 %(max)d 之间的整数。") % {"max": MAX_SEED}})
     chosen = draw_sample(population, count, int(seed))
     draw = SpotCheckDraw.objects.create(
         round=round_, seed=int(seed), count=count, population=sorted(p for p, _ in population), drawn_by=by

@@ -27,7 +27,8 @@ from members.models import Region, Union
 from unionfunds.core import charts, ratelimit
 from unionfunds.core.clientip import client_address
 from unionfunds.core.errors import ApplicationError
-from unionfunds.core.forms import call_service
+from unionfunds.core.filters import MAX_SMALL
+from unionfunds.core.forms import DecimalField, IntegerField, call_service
 from unionfunds.core.uploads import too_large_message
 
 from . import indicators, permissions, services
@@ -40,31 +41,23 @@ DEVICE_COOKIE = "uf_device"
 
 class RoundForm(forms.Form):
     program = forms.ChoiceField(label=_("项目"))
-    coverage_target = forms.DecimalField(label=_("覆盖率目标"), initial=Decimal("0.2"), max_digits=4, decimal_places=3)
-    min_responses = forms.IntegerField(label=_("每个工会最少答卷数"), initial=10, min_value=1)
-    weight_satisfaction = forms.DecimalField(
-        label=_("满意度权重"), initial=Decimal("0.5"), max_digits=4, decimal_places=3
-    )
-    weight_utilization = forms.DecimalField(
-        label=_("资金使用率权重"), initial=Decimal("0.3"), max_digits=4, decimal_places=3
-    )
-    weight_coverage = forms.DecimalField(label=_("覆盖率权重"), initial=Decimal("0.2"), max_digits=4, decimal_places=3)
+    coverage_target = DecimalField(label=_("覆盖率目标"), initial=Decimal("0.2"), max_digits=4, decimal_places=3)
+    min_responses = IntegerField(label=_("每个工会最少答卷数"), initial=10, min_value=1, max_value=MAX_SMALL)
+    weight_satisfaction = DecimalField(label=_("满意度权重"), initial=Decimal("0.5"), max_digits=4, decimal_places=3)
+    weight_utilization = DecimalField(label=_("资金使用率权重"), initial=Decimal("0.3"), max_digits=4, decimal_places=3)
+    weight_coverage = DecimalField(label=_("覆盖率权重"), initial=Decimal("0.2"), max_digits=4, decimal_places=3)
 
 
 class DrawForm(forms.Form):
-    count = forms.IntegerField(label=_("抽查数量"), min_value=1, required=False)
-    ratio = forms.DecimalField(label=_("或抽查比例"), max_digits=4, decimal_places=3, required=False)
-    seed = forms.IntegerField(label=_("随机种子（留空则随机生成）"), required=False, min_value=0)
+    count = IntegerField(label=_("抽查数量"), min_value=1, max_value=MAX_SMALL, required=False)
+    ratio = DecimalField(label=_("或抽查比例"), max_digits=4, decimal_places=3, required=False)
+    seed = IntegerField(label=_("随机种子（留空则随机生成）"), required=False, min_value=0, max_value=services.MAX_SEED)
 
 
 class VerifyForm(forms.Form):
-    utilization = forms.DecimalField(
-        label=_("资金使用率核定分"), max_digits=5, decimal_places=2, min_value=0, max_value=100
-    )
-    coverage = forms.DecimalField(label=_("覆盖率核定分"), max_digits=5, decimal_places=2, min_value=0, max_value=100)
-    satisfaction = forms.DecimalField(
-        label=_("满意度核定分"), max_digits=5, decimal_places=2, min_value=0, max_value=100
-    )
+    utilization = DecimalField(label=_("资金使用率核定分"), max_digits=5, decimal_places=2, min_value=0, max_value=100)
+    coverage = DecimalField(label=_("覆盖率核定分"), max_digits=5, decimal_places=2, min_value=0, max_value=100)
+    satisfaction = DecimalField(label=_("满意度核定分"), max_digits=5, decimal_places=2, min_value=0, max_value=100)
     findings = forms.CharField(label=_("抽查发现"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -77,7 +70,7 @@ class PaperForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["union"].choices = [(str(u.pk), u.name) for u in unions]
         for answer in Answer:
-            self.fields[answer.value] = forms.IntegerField(
+            self.fields[answer.value] = IntegerField(
                 label=answer.label, min_value=0, max_value=services.SURVEY_ENTRY_MAX, initial=0
             )
 

@@ -14,19 +14,19 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from unionfunds.core.exports import to_csv, to_xlsx
 from unionfunds.core.feed import CURSOR, FeedPagination, bad_cursor
-from unionfunds.core.filters import MAX_ID, WholeNumberField
+from unionfunds.core.fields import DateField, IntegerField, MoneyField
+from unionfunds.core.filters import MAX_COUNT, MAX_ID, WholeNumberField
+from unionfunds.core.parsers import JSONParser
 from unionfunds.core.uploads import voucher_too_large_message
 
 from . import allocations, services
 from .choices import Category
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class CSVRenderer(BaseRenderer):
@@ -87,8 +87,8 @@ class AllocationSchema(serializers.Serializer):
 
 
 class DisbursementSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY, min_value=0)
-    paid_on = serializers.DateField()
+    amount = MoneyField()
+    paid_on = DateField()
     voucher_no = serializers.CharField(max_length=50)
     to = serializers.CharField(
         max_length=6,
@@ -99,12 +99,12 @@ class DisbursementSerializer(serializers.Serializer):
 
 
 class ExpenditureSerializer(serializers.Serializer):
-    spent_on = serializers.DateField()
+    spent_on = DateField()
     category = serializers.ChoiceField(choices=Category.choices)
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = MoneyField()
     description = serializers.CharField(max_length=300)
     voucher_no = serializers.CharField(max_length=50)
-    beneficiaries = serializers.IntegerField(min_value=0, required=False, default=0)
+    beneficiaries = IntegerField(min_value=0, max_value=MAX_COUNT, required=False, default=0)
     voucher_file = serializers.FileField(required=False)
 
 

@@ -4,11 +4,12 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from unionfunds.core.forms import DateInput
+from unionfunds.core.filters import MAX_COUNT, MAX_SMALL
+from unionfunds.core.forms import DateField, IntegerField, MoneyField
 
 from .choices import ApplicationStatus, AttachmentKind, Category
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
+POSITIVE = {"min_value": Decimal("0.01")}
 
 
 class QueueFilterForm(forms.Form):
@@ -67,7 +68,7 @@ class BudgetLinesField(forms.CharField):
 class ApplicationForm(forms.Form):
     program = forms.ChoiceField(label=_("项目"))
     union = forms.ChoiceField(label=_("工会"))
-    requested_amount = forms.DecimalField(label=_("申请金额（元）"), **MONEY)
+    requested_amount = MoneyField(label=_("申请金额（元）"), **POSITIVE)
     budget_lines = BudgetLinesField(
         label=_("预算明细"),
         required=False,
@@ -91,7 +92,7 @@ class ActionForm(forms.Form):
     comment = forms.CharField(
         label=_("意见"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    approved_amount = forms.DecimalField(label=_("核定金额（元）"), required=False, **MONEY)
+    approved_amount = MoneyField(label=_("核定金额（元）"), required=False, **POSITIVE)
 
 
 class AttachmentForm(forms.Form):
@@ -101,22 +102,20 @@ class AttachmentForm(forms.Form):
 
 class ProgramForm(forms.Form):
     name = forms.CharField(label=_("项目名称"), max_length=120)
-    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
-    budget_total = forms.DecimalField(label=_("预算总额（元）"), **MONEY)
-    fiscal = forms.DecimalField(label=_("其中：财政资金"), required=False, max_digits=14, decimal_places=2, min_value=0)
-    union = forms.DecimalField(
-        label=_("其中：工会补助/本级经费"), required=False, max_digits=14, decimal_places=2, min_value=0
-    )
-    other = forms.DecimalField(label=_("其中：其他"), required=False, max_digits=14, decimal_places=2, min_value=0)
-    target_count = forms.IntegerField(label=_("计划补助工会数"), min_value=1)
-    max_grant = forms.DecimalField(label=_("单个工会补助上限（元）"), required=False, **MONEY)
-    opens_on = forms.DateField(label=_("申报开始"), widget=DateInput())
-    closes_on = forms.DateField(label=_("申报截止"), widget=DateInput())
+    year = IntegerField(label=_("年度"), min_value=2000, max_value=2100)
+    budget_total = MoneyField(label=_("预算总额（元）"), **POSITIVE)
+    fiscal = MoneyField(label=_("其中：财政资金"), required=False)
+    union = MoneyField(label=_("其中：工会补助/本级经费"), required=False)
+    other = MoneyField(label=_("其中：其他"), required=False)
+    target_count = IntegerField(label=_("计划补助工会数"), min_value=1, max_value=MAX_COUNT)
+    max_grant = MoneyField(label=_("单个工会补助上限（元）"), required=False, **POSITIVE)
+    opens_on = DateField(label=_("申报开始"))
+    closes_on = DateField(label=_("申报截止"))
     categories = forms.MultipleChoiceField(
         label=_("使用范围"), choices=Category.choices, widget=forms.CheckboxSelectMultiple, initial=Category.values
     )
-    min_members = forms.IntegerField(label=_("会员人数下限"), min_value=0, initial=150)
-    min_committee = forms.IntegerField(label=_("工会骨干人数下限"), min_value=0, initial=3)
+    min_members = IntegerField(label=_("会员人数下限"), min_value=0, max_value=MAX_COUNT, initial=150)
+    min_committee = IntegerField(label=_("工会骨干人数下限"), min_value=0, max_value=MAX_SMALL, initial=3)
     city_quotas = forms.CharField(
         label=_("各市名额"),
         required=False,
@@ -146,8 +145,8 @@ class ProgramForm(forms.Form):
 
 
 class DisbursementForm(forms.Form):
-    amount = forms.DecimalField(label=_("拨付金额（元）"), **MONEY)
-    paid_on = forms.DateField(label=_("拨付日期"), widget=DateInput())
+    amount = MoneyField(label=_("拨付金额（元）"), **POSITIVE)
+    paid_on = DateField(label=_("拨付日期"))
     voucher_no = forms.CharField(label=_("凭证号"), max_length=50)
     to = forms.ChoiceField(label=_("拨入单位"), required=False)
 
@@ -157,12 +156,12 @@ class DisbursementForm(forms.Form):
 
 
 class ExpenditureForm(forms.Form):
-    spent_on = forms.DateField(label=_("支出日期"), widget=DateInput())
+    spent_on = DateField(label=_("支出日期"))
     category = forms.ChoiceField(label=_("使用范围"), choices=Category.choices)
-    amount = forms.DecimalField(label=_("金额（元）"), **MONEY)
+    amount = MoneyField(label=_("金额（元）"), **POSITIVE)
     description = forms.CharField(label=_("用途说明"), max_length=300)
     voucher_no = forms.CharField(label=_("凭证号"), max_length=50)
-    beneficiaries = forms.IntegerField(label=_("受益职工人数"), min_value=0, initial=0)
+    beneficiaries = IntegerField(label=_("受益职工人数"), min_value=0, max_value=MAX_COUNT, initial=0)
     voucher_file = forms.FileField(label=_("凭证附件（PDF/PNG/JPEG，可选）"), required=False)
 
     def __init__(self, *args, categories=None, **kwargs):
@@ -177,8 +176,8 @@ class AllocationFilterForm(forms.Form):
     city = forms.ChoiceField(label=_("市"), required=False)
     county = forms.ChoiceField(label=_("县（市、区）"), required=False)
     status = forms.ChoiceField(label=_("状态"), required=False)
-    min_amount = forms.DecimalField(label=_("金额不低于"), required=False, max_digits=14, decimal_places=2)
-    max_amount = forms.DecimalField(label=_("金额不高于"), required=False, max_digits=14, decimal_places=2)
+    min_amount = MoneyField(label=_("金额不低于"), required=False)
+    max_amount = MoneyField(label=_("金额不高于"), required=False)
 
     def __init__(self, *args, programs, regions, statuses, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,42 +1,51 @@
-"""Who may do what with programs and applications inside their scope (scope itself: ``for_user``)."""
+"""Who may do what with programs and applications inside their scope (scope itself: ``for_user``).
+
+Each check returns a ``Decision`` (``core.decisions``): refused by the role (403) or, for a role that may
+act, by the state of the union or the application (409 with a code).
+"""
 
 from django.utils.translation import gettext as _
 
 from members.choices import Role, UnionStatus
+from members.permissions import UNION_DISSOLVED
+from unionfunds.core.decisions import OK, Decision, role_refusal, state_refusal
 
 from .choices import ApplicationStatus
 
-Decision = tuple[bool, str]
-OK: Decision = (True, "")
+APPLICATION_NOT_DRAFT = "application_not_draft"
+APPLICATION_DECIDED = "application_decided"
 PROGRAM_OWNERS = {Role.PROVINCE_STAFF, Role.CITY_STAFF, Role.COUNTY_STAFF}
 
 
 def can_create_program(user) -> Decision:
     if user.role in PROGRAM_OWNERS:
         return OK
-    return False, _("只有省、市、县（市、区）总工会可以设立专项经费项目。")
+    return role_refusal(_("只有省、市、县（市、区）总工会可以设立专项经费项目。"))
+
+
+DRAFTERS = {Role.UNION_OFFICER, Role.COUNTY_STAFF}
 
 
 def can_draft_application(user, union) -> Decision:
-    if user.role not in (Role.UNION_OFFICER, Role.COUNTY_STAFF):
-        return False, _("只有基层工会或所在县（市、区）总工会可以填写申请。")
+    if user.role not in DRAFTERS:
+        return role_refusal(_("只有基层工会或所在县（市、区）总工会可以填写申请。"))
     if union.status == UnionStatus.DISSOLVED:
-        return False, _("工会已撤销，不能申请。")
+        return state_refusal(UNION_DISSOLVED, _("工会已撤销，不能申请。"))
     return OK
 
 
 def can_edit_application(user, application) -> Decision:
-    if application.status != ApplicationStatus.DRAFT:
-        return False, _("只有草稿状态的申请可以修改；已提交的申请须退回后修改。")
+    if user.role in DRAFTERS and application.status != ApplicationStatus.DRAFT:
+        return state_refusal(APPLICATION_NOT_DRAFT, _("只有草稿状态的申请可以修改；已提交的申请须退回后修改。"))
     return can_draft_application(user, application.union)
 
 
 def can_attach(user, application) -> Decision:
+    if user.role not in DRAFTERS:
+        return role_refusal(_("只有基层工会或所在县（市、区）总工会可以上传申请材料。"))
     if application.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
-        return False, _("已决定的申请不能再上传材料。")
-    if user.role in (Role.UNION_OFFICER, Role.COUNTY_STAFF):
-        return OK
-    return False, _("只有基层工会或所在县（市、区）总工会可以上传申请材料。")
+        return state_refusal(APPLICATION_DECIDED, _("已决定的申请不能再上传材料。"))
+    return OK
 
 
 def union_under(union, region) -> bool:
@@ -53,10 +62,10 @@ def is_owner_staff(user, program) -> bool:
 def can_disburse(user, allocation) -> Decision:
     if user.role in (Role.COUNTY_STAFF, Role.CITY_STAFF, Role.PROVINCE_STAFF):
         return OK
-    return False, _("只有省、市、县（市、区）总工会可以登记拨付。")
+    return role_refusal(_("只有省、市、县（市、区）总工会可以登记拨付。"))
 
 
 def can_spend(user, allocation) -> Decision:
     if user.role in (Role.UNION_OFFICER, Role.COUNTY_STAFF):
         return OK
-    return False, _("只有本工会或所在县（市、区）总工会可以登记支出。")
+    return role_refusal(_("只有本工会或所在县（市、区）总工会可以登记支出。"))

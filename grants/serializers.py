@@ -3,16 +3,16 @@
 from rest_framework import serializers
 
 from members.choices import ParentLevel
+from unionfunds.core.fields import DateField, IntegerField, MoneyField
+from unionfunds.core.filters import MAX_COUNT, MAX_ID, MAX_SMALL
 
 from .choices import ApplicationStatus, Category, FundingSource
 from .models import Application, Program
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 class FundingSourceSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=FundingSource.choices)
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = MoneyField()
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -21,14 +21,21 @@ class ProgramSerializer(serializers.ModelSerializer):
     # Written as given; read back by to_representation from the related rows (write_only keeps the
     # ModelSerializer from looking for attributes of these names on the Program).
     funding_sources = FundingSourceSerializer(many=True, write_only=True)
-    city_quotas = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False, write_only=True)
+    city_quotas = serializers.DictField(
+        child=IntegerField(min_value=0, max_value=MAX_COUNT), required=False, write_only=True
+    )
     categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices), required=False)
     allowed_parent_levels = serializers.ListField(
         child=serializers.ChoiceField(choices=ParentLevel.choices), required=False
     )
-    max_grant = serializers.DecimalField(**MONEY, required=False, allow_null=True)
-    budget_total = serializers.DecimalField(**MONEY)
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    max_grant = MoneyField(required=False, allow_null=True)
+    budget_total = MoneyField()
+    year = IntegerField(min_value=2000, max_value=2100)
+    target_count = IntegerField(min_value=1, max_value=MAX_COUNT)
+    min_members = IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
+    min_committee = IntegerField(min_value=0, max_value=MAX_SMALL, required=False)
+    opens_on = DateField()
+    closes_on = DateField()
 
     class Meta:
         model = Program
@@ -70,7 +77,7 @@ class ProgramSerializer(serializers.ModelSerializer):
 
 class BudgetLineSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
-    amount = serializers.DecimalField(**MONEY)
+    amount = MoneyField()
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -90,12 +97,12 @@ class HistorySerializer(serializers.Serializer):
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
-    program = serializers.IntegerField(source="program_id")
-    union = serializers.IntegerField(source="union_id")
+    program = IntegerField(source="program_id", min_value=1, max_value=MAX_ID)
+    union = IntegerField(source="union_id", min_value=1, max_value=MAX_ID)
     union_name = serializers.CharField(source="union.name", read_only=True)
     county = serializers.CharField(source="union.county_id", read_only=True)
     city = serializers.CharField(source="union.county.parent_id", read_only=True)
-    requested_amount = serializers.DecimalField(**MONEY)
+    requested_amount = MoneyField()
     budget_lines = BudgetLineSerializer(many=True, required=False)
     history = HistorySerializer(many=True, read_only=True)
     status = serializers.ChoiceField(choices=ApplicationStatus.choices, read_only=True)
@@ -155,7 +162,7 @@ class ActionSerializer(serializers.Serializer):
 
 
 class ApproveSerializer(ActionSerializer):
-    approved_amount = serializers.DecimalField(**MONEY)
+    approved_amount = MoneyField()
 
 
 class CheckSerializer(serializers.Serializer):

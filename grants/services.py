@@ -21,7 +21,10 @@ from members.choices import RegionLevel
 from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record, snapshot
+from unionfunds.core.dates import date_error
+from unionfunds.core.decisions import enforce
 from unionfunds.core.errors import ApplicationError
+from unionfunds.core.filters import MAX_COUNT
 from unionfunds.core.money import FEN, format_money, parse_money, split_by_weights
 from unionfunds.core.uploads import check_upload
 
@@ -49,12 +52,6 @@ COMMENT_REQUIRED = {"return", "reject"}
 PROGRAM_NOT_FOUND = gettext_lazy("项目不存在或不在您的范围内。")
 
 
-def _deny(decision: tuple[bool, str]) -> None:
-    allowed, reason = decision
-    if not allowed:
-        raise PermissionDenied(reason)
-
-
 def _money(value: Any, field: str) -> Decimal:
     try:
         return parse_money(value)
@@ -68,7 +65,7 @@ def _money(value: Any, field: str) -> Decimal:
 @transaction.atomic
 def program_create(*, data: Mapping[str, Any], by: User) -> Program:
     """Create a program owned by the user's own region (province, city or county staff)."""
-    _deny(permissions.can_create_program(by))
+    enforce(permissions.can_create_program(by))
     owner_code = str(data.get("owner") or by.region_id)
     if owner_code != by.region_id:
         raise ValidationError({"owner": _("只能为本级区划设立专项经费项目。")})
@@ -78,7 +75,7 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
     if budget <= 0:
         errors["budget_total"] = _("预算总额必须大于 0。")
     target = data.get("target_count")
-    if not isinstance(target, int) or target <= 0:
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 < target <= MAX_COUNT:
         errors["target_count"] = _("计划补助工会数必须是正整数。")
         target = 1
     max_grant = data.get("max_grant")
@@ -128,14 +125,21 @@ def program_create(*, data: Mapping[str, Any], by: User) -> Program:
         if city is None:
             errors["city_quotas"] = _("「%(code)s」不是本项目主管区划下的市。") % {"code": city_code}
             break
-        if not isinstance(count, int) or count < 0:
-            errors["city_quotas"] = _("%(city)s的名额必须是非负整数。") % {"city": city.name}
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            errors["city_quotas"] = _("%(city)s的名额必须是 0 到 %(max)d 之间的整数。") % {
+                "city": city.name,
+                "max": MAX_COUNT,
+            }
             break
         quotas[city.code] = count
 
     opens_on, closes_on = data.get("opens_on"), data.get("closes_on")
     if not opens_on or not closes_on:
         errors["opens_on"] = _("请填写申报起止日期。")
+    elif date_error(opens_on) or date_error(closes_on):
+        for name, day in (("opens_on", opens_on), ("closes_on", closes_on)):
+            if date_error(day):
+                errors[name] = date_error(day)
     elif closes_on < opens_on:
         errors["closes_on"] = _("申报截止日期不能早于开始日期。")
     name = str(data.get("name") or "").strip()
@@ -264,7 +268,7 @@ def application_create(*, data: Mapping[str, Any], by: User) -> Application:
     union = Union.objects.for_user(by).filter(pk=getattr(data.get("union"), "pk", data.get("union"))).first()
     if union is None:
         raise ValidationError({"union": _("工会不存在或不在您的管辖范围内。")})
-    _deny(permissions.can_draft_application(by, union))
+    enforce(permissions.can_draft_application(by, union))
     if not permissions.union_under(union, program.owner):
         raise ValidationError(
             {"union": _("该工会不在「%(region)s」范围内，不能申请本项目。") % {"region": program.owner.name}}
@@ -315,7 +319,7 @@ def _lines_audit(lines) -> list[dict]:
 def application_update(*, application: Application, data: Mapping[str, Any], by: User) -> Application:
     """Change a draft: requested amount, plan, budget lines."""
     application = _application_in_scope(application.pk, by, lock=True)
-    _deny(permissions.can_edit_application(by, application))
+    enforce(permissions.can_edit_application(by, application))
     before = {
         **snapshot(application, APPLICATION_AUDIT_FIELDS),
         "budget_lines": _lines_audit(application.budget_lines.all()),
@@ -512,7 +516,7 @@ def application_transition(
 @transaction.atomic
 def attachment_add(*, application: Application, kind: str, filename: str, content: bytes, by: User) -> Attachment:
     application = _application_in_scope(application.pk, by, lock=True)
-    _deny(permissions.can_attach(by, application))
+    enforce(permissions.can_attach(by, application))
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": _("未知的材料类型「%(kind)s」。") % {"kind": kind}})
     content_type = check_upload(content)
@@ -622,7 +626,7 @@ def disbursement_record(
     union's chain. What reaches the union never exceeds the allocation, nor does what any one federation
     receives."""
     allocation = _allocation_locked(allocation.pk, by)
-    _deny(permissions.can_disburse(by, allocation))
+    enforce(permissions.can_disburse(by, allocation))
     to_region = None
     if to:
         to_region = next((r for r in disbursement_targets(allocation, by.region) if r.code == str(to)), None)
@@ -706,7 +710,7 @@ def expenditure_record(
     """Money spent by the union: category allowed by the program, date within the program year,
     the sum never above what was disbursed."""
     allocation = _allocation_locked(allocation.pk, by)
-    _deny(permissions.can_spend(by, allocation))
+    enforce(permissions.can_spend(by, allocation))
     errors: dict[str, str] = {}
     program = allocation.program
     amount = _positive_money(data.get("amount"), "amount")
@@ -728,8 +732,8 @@ def expenditure_record(
     if not description:
         errors["description"] = _("请填写用途说明。")
     beneficiaries = data.get("beneficiaries") or 0
-    if not isinstance(beneficiaries, int) or beneficiaries < 0:
-        errors["beneficiaries"] = _("受益职工人数须为非负整数。")
+    if isinstance(beneficiaries, bool) or not isinstance(beneficiaries, int) or not 0 <= beneficiaries <= MAX_COUNT:
+        errors["beneficiaries"] = _("受益职工人数须为 0 到 %(max)d 之间的整数。") % {"max": MAX_COUNT}
     content_type = ""
     if voucher_content is not None:
         try:

@@ -28,6 +28,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from unionfunds.core import otp
+from unionfunds.core.auth import LoginForm
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.forms import call_service
 
@@ -46,6 +47,7 @@ class LoginView(auth_views.LoginView):
     """The password step. Accounts without a second factor (and not obliged to have one) are logged in."""
 
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         user = form.get_user()

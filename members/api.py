@@ -6,12 +6,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from unionfunds.core.changes import FEED_ORDER
+from unionfunds.core.decisions import enforce
 from unionfunds.core.feed import FeedPagination
 from unionfunds.core.uploads import too_large_message
 
@@ -43,8 +44,7 @@ class UnionPermission(BasePermission):
 
     def has_object_permission(self, request, view, obj):
         if view.action in ("partial_update", "update"):
-            allowed, self.message = permissions.can_edit_union(request.user, obj)
-            return allowed
+            enforce(permissions.can_edit_union(request.user, obj))  # 403 for the role, 409 for a dissolved union
         return True
 
 
@@ -165,10 +165,8 @@ class UnionMemberViewSet(
         return MemberSerializer
 
     def _check_roster_keeper(self, union: Union) -> None:
-        """Scope (404) and role (403) are decided before the body is looked at."""
-        allowed, reason = permissions.can_manage_roster(self.request.user, union)
-        if not allowed:
-            raise PermissionDenied(reason)
+        """Scope (404), role (403) and the union's state (409) are decided before the body is looked at."""
+        enforce(permissions.can_manage_roster(self.request.user, union))
 
     def create(self, request, *args, **kwargs):
         union = self.get_union()

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from unionfunds.core.forms import DateInput
+from unionfunds.core.forms import DateField, IntegerField
 from unionfunds.core.identifiers import validate_credit_code, validate_id_number, validate_phone
 
 from .choices import Gender, OrgForm, ParentLevel, WorkerGroup
@@ -28,17 +28,16 @@ class UnionForm(forms.Form):
         help_text=_("工会吸纳的新就业形态劳动者群体，可多选"),
     )
     chair_name = forms.CharField(label=_("工会主席"), max_length=50)
-    chair_elected_on = forms.DateField(
+    chair_elected_on = DateField(
         label=_("主席选举日期"),
         required=False,
-        widget=DateInput(),
         help_text=_("依法选举产生的日期；用于判断主席任期是否届满"),
     )
     chair_term_years = forms.TypedChoiceField(label=_("任期（年）"), choices=[(5, "5"), (3, "3")], coerce=int)
-    committee_size = forms.IntegerField(
+    committee_size = IntegerField(
         label=_("工会骨干人数"), min_value=0, max_value=999, help_text=_("工会委员会成员等骨干人数，含主席")
     )
-    founded_on = forms.DateField(label=_("成立日期"), required=False, widget=DateInput())
+    founded_on = DateField(label=_("成立日期"), required=False)
     funds_hard_to_guarantee = forms.BooleanField(
         label=_("经费难以保证"), required=False, help_text=_("会费、经费来源难以保证的工会在专项经费资助中优先")
     )
@@ -90,7 +89,7 @@ class MemberForm(forms.Form):
     phone = forms.CharField(label=_("手机号"), max_length=20, required=False, help_text=_("11 位手机号码"))
     group = forms.ChoiceField(label=_("群体"), choices=WorkerGroup.choices)
     platform = forms.CharField(label=_("平台或单位"), max_length=100, required=False)
-    joined_on = forms.DateField(label=_("入会日期"), widget=DateInput())
+    joined_on = DateField(label=_("入会日期"))
 
     def clean_id_number(self):
         return validate_id_number(self.cleaned_data["id_number"])
@@ -101,7 +100,7 @@ class MemberForm(forms.Form):
 
 
 class MemberLeaveForm(forms.Form):
-    left_on = forms.DateField(label=_("离会日期"), widget=DateInput())
+    left_on = DateField(label=_("离会日期"))
 
 
 class RosterImportForm(forms.Form):

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from unionfunds.core.fields import DateField, IntegerField
+
 from .choices import Gender, OrgForm, ParentLevel, WorkerGroup
 from .models import Member, Region, Union
 
@@ -23,6 +25,9 @@ class UnionSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=WorkerGroup.choices), source="groups", allow_empty=True
     )
     chair_term_years = serializers.ChoiceField(choices=[3, 5])
+    chair_elected_on = DateField(required=False, allow_null=True)
+    founded_on = DateField(required=False, allow_null=True)
+    committee_size = IntegerField(min_value=0, max_value=999, required=False)
     member_count = serializers.IntegerField(read_only=True)
     bank_account = serializers.CharField(max_length=40, required=False, allow_blank=True, write_only=True)
     bank_account_masked = serializers.CharField(read_only=True)
@@ -83,6 +88,8 @@ class MemberSerializer(serializers.ModelSerializer):
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
     group = serializers.ChoiceField(choices=WorkerGroup.choices)
+    joined_on = DateField()
+    left_on = DateField(required=False, allow_null=True)
     union = serializers.IntegerField(source="union_id", read_only=True)
     is_active = serializers.BooleanField(read_only=True)
 

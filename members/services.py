@@ -24,6 +24,8 @@ from rest_framework.authtoken.models import Token
 from unionfunds.core import otp
 from unionfunds.core.audit import audit_record, snapshot
 from unionfunds.core.bulk import insert_rows
+from unionfunds.core.dates import check_date, date_error
+from unionfunds.core.decisions import enforce
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.identifiers import (
     gender_from_id_number,
@@ -80,12 +82,6 @@ def _in_scope(model, pk, by: User, *, lock: bool = False):
         raise Http404(_("%(object)s %(pk)s 不存在。") % {"object": model._meta.verbose_name, "pk": pk}) from None
 
 
-def _deny(decision: tuple[bool, str]) -> None:
-    allowed, reason = decision
-    if not allowed:
-        raise PermissionDenied(reason)
-
-
 def _union_audit(union: Union) -> dict:
     data = snapshot(union, UNION_AUDIT_FIELDS)
     data["bank_account"] = union.bank_account_masked
@@ -133,8 +129,8 @@ def _apply_union_fields(union: Union, data: Mapping[str, Any], *, by: User) -> N
                 value = _clean_groups(value)
             elif name == "contact_phone" and value:
                 value = validate_contact_phone(value)
-            elif name in ("chair_elected_on", "founded_on") and value and value > timezone.localdate():
-                raise ValidationError(_("日期不能晚于今天。"))
+            elif name in ("chair_elected_on", "founded_on") and value:
+                value = check_date(value, name, past=True)
         except ValidationError as exc:
             errors[name] = exc.message_dict.get(name, exc.messages) if hasattr(exc, "error_dict") else exc.messages
             continue
@@ -161,7 +157,7 @@ def _check_credit_code_free(union: Union) -> None:
 
 @transaction.atomic
 def union_register(*, data: Mapping[str, Any], by: User) -> Union:
-    _deny(permissions.can_register_union(by))
+    enforce(permissions.can_register_union(by))
     union = Union(status=UnionStatus.PENDING)
     _apply_union_fields(union, data, by=by)
     _check_credit_code_free(union)
@@ -173,7 +169,7 @@ def union_register(*, data: Mapping[str, Any], by: User) -> Union:
 @transaction.atomic
 def union_update(*, union: Union, data: Mapping[str, Any], by: User) -> Union:
     union = _in_scope(Union, union.pk, by, lock=True)
-    _deny(permissions.can_edit_union(by, union))
+    enforce(permissions.can_edit_union(by, union))
     if by.role == Role.UNION_OFFICER:
         locked = sorted(set(data) & (set(UNION_FIELDS) - OFFICER_EDITABLE))
         if locked:
@@ -288,12 +284,14 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     joined_on = data.get("joined_on")
     if not isinstance(joined_on, dt.date):
         errors["joined_on"] = _("请填写入会日期。")
-    elif joined_on > timezone.localdate():
-        errors["joined_on"] = _("入会日期不能晚于今天。")
+    elif error := date_error(joined_on, past=True, future_message=_("入会日期不能晚于今天。")):
+        errors["joined_on"] = error
     out["joined_on"] = joined_on
     if "left_on" in data:
         left_on = data.get("left_on")
-        if left_on and isinstance(joined_on, dt.date) and left_on < joined_on:
+        if left_on and (error := date_error(left_on, past=True, future_message=_("离会日期不能晚于今天。"))):
+            errors["left_on"] = error
+        elif left_on and isinstance(joined_on, dt.date) and left_on < joined_on:
             errors["left_on"] = _("离会日期不能早于入会日期。")
         out["left_on"] = left_on or None
     if errors:
@@ -304,7 +302,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
     union = _in_scope(Union, union.pk, by, lock=True)  # lock order: union, then member (as roster_import)
-    _deny(permissions.can_manage_roster(by, union))
+    enforce(permissions.can_manage_roster(by, union))
     if "id_number" not in data:
         raise ValidationError({"id_number": _("请填写身份证号。")})
     fields = _member_fields({**data, "left_on": None})
@@ -338,7 +336,7 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     union_id = _in_scope(Member, member.pk, by).union_id
     Union.objects.select_for_update().filter(pk=union_id).first()  # lock order: union, then member
     member = _in_scope(Member, member.pk, by, lock=True)
-    _deny(permissions.can_manage_roster(by, member.union))
+    enforce(permissions.can_manage_roster(by, member.union))
     if "id_number" in data:
         raise ValidationError({"id_number": _("身份证号不能修改；如有误请办理离会后重新录入。")})
     if data.get("gender") and data["gender"] != member.gender:
@@ -402,7 +400,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
     keeps their ``left_on``: a roster file records who joined, not who came back.
     """
     union = _in_scope(Union, union.pk, by, lock=True)
-    _deny(permissions.can_manage_roster(by, union))
+    enforce(permissions.can_manage_roster(by, union))
     parsed = parse_roster(filename, content)
     result = RosterImportResult(errors=list(parsed.errors))
     rows: list[tuple[RosterRow, dict]] = []
@@ -593,7 +591,7 @@ def user_create(
 def union_account_open(*, union: Union, username: str, password: str, by: User) -> User:
     """A union officer's account, opened by the union's county staff with an initial password."""
     union = _in_scope(Union, union.pk, by)
-    _deny(permissions.can_open_union_account(by, union))
+    enforce(permissions.can_open_union_account(by, union))
     return user_create(username=username, role=Role.UNION_OFFICER, password=password, union_id=union.pk, by=by)
 
 
@@ -629,7 +627,7 @@ def password_reset(*, user: User, password: str, by: User | None = None) -> User
 @transaction.atomic
 def account_unlock(*, username: str, by: User) -> int:
     """Clear the failed logins that locked an account (django-axes), for an account in the user's scope."""
-    _deny(permissions.can_unlock_accounts(by))
+    enforce(permissions.can_unlock_accounts(by))
     target = User.objects.for_user(by).filter(username=username).first()
     if target is None:
         raise Http404(_("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
@@ -676,7 +674,7 @@ def otp_device_set(*, user: User, secret: str, by: User | None = None) -> None:
 def otp_reset(*, username: str, by: User) -> int:
     """Delete every TOTP device and recovery code of an account in the user's scope (a lost or replaced
     phone). Its owner enrols again at the next login if their role requires it. Returns the devices deleted."""
-    _deny(permissions.can_reset_two_factor(by))
+    enforce(permissions.can_reset_two_factor(by))
     target = User.objects.for_user(by).filter(username=username).first()
     if target is None:
         raise Http404(_("账号「%(name)s」不存在或不在您的管辖范围内。") % {"name": username})
@@ -696,7 +694,7 @@ def api_client_register(*, name: str, region_code: str, scopes: Iterable[str], b
     (auditor of ``region_code``, no usable password). Returns (client, secret); the secret is stored only
     hashed, so this is the one time anyone sees it. ``by`` is None for the command line."""
     if by is not None:
-        _deny(permissions.can_manage_api_clients(by))
+        enforce(permissions.can_manage_api_clients(by))
     errors = {}
     name = (name or "").strip()
     if not name:
@@ -754,7 +752,7 @@ def api_client_revoke(*, client: ApiClient, by: User | None) -> int:
     """Stop an outside system at once: delete its tokens, replace its secret by one nobody knows, deactivate
     its service account. Returns the number of access tokens that stopped working."""
     if by is not None:
-        _deny(permissions.can_manage_api_clients(by))
+        enforce(permissions.can_manage_api_clients(by))
     client = ApiClient.objects.select_for_update().select_related("application", "account").get(pk=client.pk)
     if not client.is_active:
         raise ApplicationError("already_revoked", _("外部系统「%(name)s」已停用。") % {"name": client.name})

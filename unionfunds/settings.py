@@ -68,7 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # before WhiteNoise, so static files carry the policy too
+    "csp.middleware.CSPMiddleware",  # first: static files and refusals (NUL) carry the policy too
+    "unionfunds.core.middleware.RefuseNulMiddleware",  # before anything reads the path, a header or a form
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "unionfunds.core.middleware.ChosenLanguageMiddleware",
@@ -143,6 +144,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
+# What axes records of a username is cut to its column; the login page and the token endpoint refuse longer ones.
+AXES_USERNAME_CALLABLE = "unionfunds.core.auth.axes_username"
 
 
 # Two factors (等保 2.0 level 3 asks two kinds of authentication of administrators): TOTP codes from an
@@ -274,6 +277,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Our JSON parser limits nesting depth; views that set parser_classes use it too (tests/core/test_parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "unionfunds.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "unionfunds.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

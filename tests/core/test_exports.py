@@ -13,7 +13,25 @@ import pytest
 from unionfunds.core.exports import neutralise, to_csv, to_xlsx
 
 UTC = dt.UTC
-FORMULAS = ['=HYPERLINK("http://x","点我")', "+1", "-1", "@SUM(A1)", "=1+1", "\t=1", "\r=1"]
+FORMULAS = [
+    '=HYPERLINK("http://x","点我")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "=1+1",
+    "\t=1",
+    "\r=1",
+    # Full-width forms, which spreadsheets in a Chinese locale also take as a formula start…
+    '＝HYPERLINK("http://x","点我")',
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
+    # …and white space before any of them, which they skip.
+    " =1",
+    "  +1",
+    "\u3000＝1+1",
+    "\n=1",
+]
 HEADERS = ["id", "name", "amount", "rate", "paid_on", "updated_at", "note", "flag"]
 ROW = [
     7,
@@ -33,7 +51,7 @@ def test_neutralise_prefixes_every_formula_start(value):
 
 
 @pytest.mark.parametrize(
-    "value", ["杭州市总工会", "A=B", "1-2", "user@example.com", "", " =1", 5, Decimal("-1.00"), None]
+    "value", ["杭州市总工会", "A=B", "1-2", "user@example.com", "", " ", "A＝B", "１－２", 5, Decimal("-1.00"), None]
 )
 def test_neutralise_leaves_everything_else_alone(value):
     assert neutralise(value) == value

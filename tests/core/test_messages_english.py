@@ -232,7 +232,11 @@ def test_bad_voucher_numbers(stocked, allocation):
     ("amount", "en", "zh"),
     [
         ("12.345", "The amount can have at most two decimal places (to the fen).", "金额最多两位小数（精确到分）。"),
-        ("abc", "“abc” is not a valid amount.", "「abc」不是有效金额。"),
+        (
+            "abc",
+            "“abc” is not a valid amount: write it in ASCII digits, e.g. 60000.00.",
+            "「abc」不是有效金额，请用半角数字书写，如 60000.00。",
+        ),
         ("-5", "The amount cannot be negative.", "金额不能为负数。"),
         ("0", "The amount must be greater than 0.", "金额必须大于 0。"),
     ],

@@ -63,9 +63,29 @@ def test_id_filters_document_their_bounds(openapi):
     parameters = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/applications/"]["get"]["parameters"]}
     assert parameters["program"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
     amounts = {p["name"]: p["schema"] for p in openapi["paths"]["/api/v1/allocations/"]["get"]["parameters"]}
-    assert amounts["max_amount"] == {"type": "number", "minimum": 0, "maximum": 999999999999.99}
+    # Amounts are written as everywhere in the API: ASCII digits, at most 12 + 2 (the money column).
+    assert amounts["max_amount"] == {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+        "example": "45000.00",
+    }
     checks = {p["name"] for p in openapi["paths"]["/api/v1/spot-checks/"]["get"]["parameters"]}
     assert "round" in checks  # SPEC §5: GET /spot-checks/?round=
+
+
+def test_money_in_request_bodies_is_documented_as_a_string_of_ascii_digits(openapi):
+    schemas = openapi["components"]["schemas"]
+    for component, field in (
+        ("ProgramRequest", "budget_total"),
+        ("FundingSourceRequest", "amount"),
+        ("ApplicationRequest", "requested_amount"),
+        ("BudgetLineRequest", "amount"),
+        ("DisbursementRequest", "amount"),
+        ("ExpenditureRequest", "amount"),
+    ):
+        schema = schemas[component]["properties"][field]
+        assert schema["type"] == "string" and schema["pattern"] == r"^[0-9]{1,12}(\.[0-9]{1,2})?$", component
 
 
 def test_an_empty_query_parameter_is_documented_and_treated_as_not_given(openapi, api, cast):

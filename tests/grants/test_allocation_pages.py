@@ -249,7 +249,8 @@ def test_recording_a_tranche_on_the_page(stocked, four, client):
 
 REFUSED_TRANCHES = [
     ("xihu", {"amount": "60000.01"}, ["60,000.01", "60,000.00"]),
-    ("xihu", {"amount": "-1"}, ["0.01"]),
+    ("xihu", {"amount": "-1"}, ["负数"]),
+    ("xihu", {"amount": "０.５"}, ["半角数字"]),
     ("xihu", {"amount": "1.234"}, ["金额"]),
     ("xihu", {"paid_on": "2999-01-01"}, ["拨付日期"]),
     ("officer", {}, ["只有省、市、县（市、区）总工会可以登记拨付"]),

@@ -384,8 +384,36 @@ def test_patch_refuses_a_submitted_application_and_bad_lines(stocked, program, a
     assert "45,000.00" in str(response.json()["budget_lines"])
     client.post(f"{API}/applications/{draft.pk}/submit/", {}, format="json")
     response = client.patch(f"{API}/applications/{draft.pk}/", {"plan": "改"}, format="json")
-    assert response.status_code == 403
+    # The officer may edit applications, just not this one now: a state refusal, 409 with a code.
+    assert response.status_code == 409
+    assert response.json()["code"] == "application_not_draft"
+    assert "草稿" in response.json()["detail"]
     assert Application.objects.get(pk=draft.pk).requested_amount == Decimal("50000.00")
+    # A role that may never edit an application is refused as such (403), whatever the state.
+    response = as_(api, stocked.hangzhou).patch(f"{API}/applications/{draft.pk}/", {"plan": "改"}, format="json")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("until", [S.SUBMITTED, S.RECOMMENDED, S.REVIEWED, S.APPROVED, S.REJECTED])
+def test_patch_of_an_application_past_draft_is_409_application_not_draft(stocked, program, api, until):
+    application = make_application(program, stocked.union_xihu, until=until, requested="30000.00")
+    for user in (stocked.officer, stocked.xihu):
+        response = as_(api, user).patch(f"{API}/applications/{application.pk}/", {"plan": "改"}, format="json")
+        assert response.status_code == 409, response.content
+        assert response.json()["code"] == "application_not_draft"
+    assert Application.objects.get(pk=application.pk).plan == ""
+
+
+def test_drafting_for_a_dissolved_union_is_409_union_dissolved(stocked, program, api):
+    Union.objects.filter(pk=stocked.union_xihu.pk).update(status="dissolved")
+    response = as_(api, stocked.xihu).post(
+        f"{API}/applications/",
+        {"program": program.pk, "union": stocked.union_xihu.pk, "requested_amount": "30000.00"},
+        format="json",
+    )
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "union_dissolved"
+    assert not Application.objects.exists()
 
 
 # ------------------------------------------------------------------ eligibility

@@ -1,5 +1,6 @@
 """Money helpers (SPEC §3): splitting an allocation over funding sources, Chinese capitals, parsing."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -111,9 +112,13 @@ def test_format_money_has_thousands_separators_and_two_places():
     [
         ("60000", "60000.00"),
         ("60000.5", "60000.50"),
-        ("1,234.05", "1234.05"),
+        ("60000.00", "60000.00"),
         (" 12 ", "12.00"),
+        ("0", "0.00"),
+        ("-0", "0.00"),
+        ("999999999999.99", "999999999999.99"),
         (Decimal("7"), "7.00"),
+        (7, "7.00"),
     ],
 )
 def test_parse_money_accepts_strings_and_decimals(raw, expected):
@@ -134,10 +139,43 @@ def test_parse_money_accepts_strings_and_decimals(raw, expected):
         ("", "不是有效金额"),
         ("NaN", "不是有效金额"),
         ("Infinity", "不是有效金额"),
-        ("1e30", "不能超过"),
         ("1000000000000", "不能超过"),
+        ("9" * 400, "不能超过"),
+        (Decimal("NaN"), "不是有效金额"),
+        (True, "不是有效金额"),
+        (None, "不是有效金额"),
+        # Only ASCII digits with an optional point: Python's Decimal reads all of these as numbers.
+        ("１２３", "半角数字"),  # full-width
+        ("١٢٣", "半角数字"),  # Arabic-Indic
+        ("1_000", "半角数字"),
+        ("1e3", "半角数字"),
+        ("1e30", "半角数字"),
+        ("+5", "半角数字"),
+        ("1,234.05", "半角数字"),
+        ("60000.", "半角数字"),
+        (".5", "半角数字"),
     ],
 )
 def test_parse_money_refuses_with_a_reason(raw, words):
     with pytest.raises(ValueError, match=words):
         parse_money(raw)
+
+
+@settings(database=None, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=20))
+@example(text="１２３")
+@example(text="1_000")
+@example(text="٣")
+def test_parse_money_reads_only_ascii_digits_with_at_most_two_decimals(text):
+    try:
+        amount = parse_money(text)
+    except ValueError:
+        return
+    assert re.fullmatch(r"-?[0-9]+(\.[0-9]{1,2})?", text.strip()), text
+    assert amount == Decimal(text.strip()) and amount >= 0
+
+
+@settings(database=None, deadline=None)
+@given(amount=amounts)
+def test_parse_money_reads_back_every_amount_it_writes(amount):
+    assert parse_money(f"{amount:.2f}") == amount

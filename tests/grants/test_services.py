@@ -21,6 +21,7 @@ from unionfunds.core import clock
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.models import AuditEvent
 
+from .allocation_helpers import PDF
 from .conftest import add_members, eligible_union, make_application, make_program, program_data
 
 # The cast's users inside the scope of an application of ``union_xihu``.
@@ -438,7 +439,14 @@ def test_program_max_grant_defaults_to_total_over_target(cast):
         ({"max_grant": "16000000.00"}, "max_grant", ["上限"]),
         ({"budget_total": "0"}, "budget_total", ["大于 0"]),
         ({"target_count": 0}, "target_count", ["正整数"]),
+        ({"target_count": 10**20}, "target_count", ["正整数"]),
         ({"closes_on": dt.date(2020, 1, 1)}, "closes_on", ["截止"]),
+        # Numbers and dates no column can hold, or no one can mean: refused by field, never sent to the database.
+        ({"city_quotas": {"330100": 10**20}}, "city_quotas", ["杭州市", "2147483647"]),
+        ({"city_quotas": {"330100": 2**31}}, "city_quotas", ["杭州市"]),
+        ({"city_quotas": {"330100": True}}, "city_quotas", ["杭州市"]),
+        ({"opens_on": dt.date(1, 1, 1)}, "opens_on", ["1900-01-01"]),
+        ({"closes_on": dt.date(9999, 12, 31)}, "closes_on", ["2100-12-31"]),
     ],
 )
 def test_program_create_refuses_inconsistent_programs(cast, overrides, field, words):
@@ -582,8 +590,31 @@ def test_application_update_only_on_drafts_by_the_union_or_its_county(stocked, p
     assert (updated.plan, updated.requested_amount) == ("开展技能培训", Decimal("45000.00"))
     assert AuditEvent.objects.filter(action="application.update", object_id=str(application.pk)).count() == 1
     services.application_transition(application=application, action="submit", by=stocked.officer)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ApplicationError) as refused:  # the role may edit, the state forbids it: 409
         services.application_update(application=application, data={"plan": "改"}, by=stocked.officer)
+    assert refused.value.code == "application_not_draft"
+
+
+@pytest.mark.parametrize("until", [S.APPROVED, S.REJECTED])
+def test_a_decided_application_takes_no_attachment_with_a_state_code(stocked, program, until):
+    application = make_application(program, stocked.union_xihu, until=until, requested="30000.00")
+    with pytest.raises(ApplicationError, match="已决定") as refused:
+        services.attachment_add(application=application, kind="plan", filename="计划.pdf", content=PDF, by=stocked.xihu)
+    assert refused.value.code == "application_decided"
+    with pytest.raises(PermissionDenied):  # a role that never attaches is refused as such
+        services.attachment_add(
+            application=application, kind="plan", filename="计划.pdf", content=PDF, by=stocked.hangzhou
+        )
+    assert not application.attachments.exists()
+
+
+def test_drafting_for_a_dissolved_union_is_a_state_refusal(stocked, program):
+    Union.objects.filter(pk=stocked.union_xihu.pk).update(status=UnionStatus.DISSOLVED)
+    with pytest.raises(ApplicationError) as refused:
+        create(program, stocked.union_xihu, stocked.xihu)
+    assert refused.value.code == "union_dissolved"
+    with pytest.raises(PermissionDenied):
+        create(program, stocked.union_xihu, stocked.hangzhou)
 
 
 # ------------------------------------------------------------------ city and county programs

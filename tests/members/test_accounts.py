@@ -9,6 +9,7 @@ from django.urls import reverse
 from members import services
 from members.choices import Role, UnionStatus
 from members.models import User
+from unionfunds.core.errors import ApplicationError
 from unionfunds.core.models import AuditEvent
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
@@ -43,8 +44,9 @@ def test_a_union_of_another_county_is_out_of_scope(cast):
 def test_a_dissolved_union_gets_no_account(cast):
     cast.union_xihu.status = UnionStatus.DISSOLVED
     cast.union_xihu.save()
-    with pytest.raises(PermissionDenied, match="已撤销"):
+    with pytest.raises(ApplicationError, match="已撤销") as refused:
         services.union_account_open(union=cast.union_xihu, username="xixi_union", password=PASSWORD, by=cast.xihu)
+    assert refused.value.code == "union_dissolved"
 
 
 @pytest.mark.parametrize(

@@ -741,20 +741,28 @@ def test_member_import(api, cast, user, target, expected):
 
 
 def test_dissolved_union_refuses_edits_and_roster_changes(api, cast):
+    """A role that may edit, refused by the union's state: 409 union_dissolved (not the 403 of a role)."""
     union = cast.union_xihu
     member = MemberFactory(union=union)
     Union.objects.filter(pk=union.pk).update(status="dissolved")
+
+    def refused(response):
+        assert response.status_code == 409, response.content
+        assert response.json()["code"] == "union_dissolved" and "已撤销" in response.json()["detail"]
+        return True
+
     for user in (cast.xihu, cast.officer):
         client = api.as_user(user)
-        assert client.patch(union_url(union), {"chair_name": "李明"}, format="json").status_code == 403
-        assert client.post(members_url(union), member_payload("dissolved"), format="json").status_code == 403
-        response = client.patch(members_url(union, f"{member.pk}/"), {"platform": "x"}, format="json")
-        assert response.status_code == 403
+        assert refused(client.patch(union_url(union), {"chair_name": "李明"}, format="json"))
+        assert refused(client.post(members_url(union), member_payload("dissolved"), format="json"))
+        assert refused(client.patch(members_url(union, f"{member.pk}/"), {"platform": "x"}, format="json"))
         upload = roster_csv([["李四", id_number("dissolved-imp"), "", "", "courier", "", "2024-02-01"]])
-        assert client.post(members_url(union, "import/"), {"file": upload}).status_code == 403
+        assert refused(client.post(members_url(union, "import/"), {"file": upload}))
         # reading stays possible
         assert client.get(union_url(union)).status_code == 200
         assert client.get(members_url(union)).status_code == 200
+    # A role that may never edit a union is still told so (403), dissolved or not.
+    assert api.as_user(cast.hangzhou).patch(union_url(union), {"chair_name": "李明"}, format="json").status_code == 403
     assert Member.objects.count() == 1
     assert Union.objects.get(pk=union.pk).chair_name == "王芳"
 

@@ -270,8 +270,9 @@ def test_union_in_scope_but_role_may_not_edit(cast, who):
 
 def test_dissolved_union_cannot_be_edited(cast):
     services.union_transition(union=cast.union_xihu, action="dissolve", by=cast.xihu)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ApplicationError) as refused:
         services.union_update(union=cast.union_xihu, data={"chair_name": "周红"}, by=cast.xihu)
+    assert refused.value.code == "union_dissolved"
 
 
 # ---------------------------------------------------------------- union_transition
@@ -542,8 +543,9 @@ def test_member_add_outside_the_scope_is_404(cast, who, union):
 
 def test_dissolved_union_takes_no_new_members(cast):
     services.union_transition(union=cast.union_xihu, action="dissolve", by=cast.xihu)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ApplicationError) as refused:
         services.member_add(union=cast.union_xihu, data=member_data(id_number("pam")), by=cast.xihu)
+    assert refused.value.code == "union_dissolved"
 
 
 # ---------------------------------------------------------------- member_update

@@ -1,14 +1,56 @@
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from . import otp
 from .schema import RefusalSerializer
+
+# django-axes records every failed login with its username in a column of this width.
+AXES_USERNAME_LENGTH = 255
+# The longest username an account can have (Django's AbstractUser; a test holds it to the model).
+USERNAME_MAX_LENGTH = 150
+
+
+class LoginForm(AuthenticationForm):
+    """The login page's form: a username longer than any account's is a field error, before authenticating.
+
+    Django's form shows the username's max_length on the widget only; without a validator a 300-character
+    username reached django-axes, whose failed-login record could not hold it (a 500 on PostgreSQL).
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    """The shape of a token request, checked before the lockout lookup and the authentication."""
+
+    username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+    password = serializers.CharField(trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Two-factor code (6 digits) or a recovery code; required for accounts with a second "
+        "factor (otp_required without it, otp_invalid when wrong).",
+    )
+
+
+def axes_username(request, credentials=None):
+    """The username django-axes records (``AXES_USERNAME_CALLABLE``): what it would take itself, cut to its
+    column, for any login form that does not check the length first (the admin's)."""
+    source = credentials if credentials else getattr(request, "data", request.POST)
+    username = source.get("username") if hasattr(source, "get") else None
+    return username[:AXES_USERNAME_LENGTH] if isinstance(username, str) else username
 
 
 def _refusal(code: str, detail: str, http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
@@ -27,29 +69,24 @@ class ObtainTokenView(ObtainAuthToken):
     An account that must use two factors (``User.two_factor_required``) or has enrolled an authenticator
     sends ``otp`` too — the authenticator's current code, or one of its recovery codes: without it the answer
     is 400 ``{"code": "otp_required"}``, with a wrong one 400 ``{"code": "otp_invalid"}``.
+    A body that is not a username and a password (a username longer than any account's, a NUL character,
+    nesting) is a 400 before either.
     """
 
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # ObtainAuthToken names DRF's own
+
     @extend_schema(
-        request=inline_serializer(
-            "TokenRequest",
-            {
-                "username": serializers.CharField(),
-                "password": serializers.CharField(),
-                "otp": serializers.CharField(
-                    required=False,
-                    help_text="Two-factor code (6 digits) or a recovery code; required for accounts with a second "
-                    "factor (otp_required without it, otp_invalid when wrong).",
-                ),
-            },
-        ),
+        request=TokenRequestSerializer,
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
             429: OpenApiResponse(RefusalSerializer, description="Locked out after repeated failures (locked_out)."),
         },
     )
     def post(self, request, *args, **kwargs):
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        if isinstance(username, str) and AxesProxyHandler.is_locked(request._request, {"username": username}):
+        shape = TokenRequestSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        username = shape.validated_data["username"]
+        if AxesProxyHandler.is_locked(request._request, {"username": username}):
             return _refusal(
                 "locked_out",
                 _(

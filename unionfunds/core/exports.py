@@ -1,8 +1,10 @@
 """CSV and xlsx exports with formula injection neutralised (SPEC §6).
 
-A text cell that starts with ``= + - @`` (or a tab / carriage return, which Excel also treats as a
-formula start) is prefixed with an apostrophe, so a union named ``=HYPERLINK(...)`` stays text.
-Numbers and dates are written as such (never neutralised: they cannot carry a formula).
+A text cell whose first character other than white space is ``= + - @``, or their full-width forms
+``＝ ＋ － ＠`` (spreadsheets in a Chinese locale read ``＝1+1`` as a formula too), or that starts with a
+tab or carriage return, is prefixed with an apostrophe, so a union named ``=HYPERLINK(...)`` or
+``　＝HYPERLINK(...)`` stays text. Numbers and dates are written as such (never neutralised: they
+cannot carry a formula).
 """
 
 import csv
@@ -16,11 +18,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "＝", "＋", "－", "＠")
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (value[:1] in ("\t", "\r") or value.lstrip().startswith(FORMULA_STARTS)):
         return "'" + value
     return value
 

@@ -7,7 +7,6 @@ refuses what is neither true nor false instead of ignoring it (django-filter ret
 ``?eligible=null``, which looks like an answer).
 """
 
-import re
 from decimal import Decimal
 
 import django_filters
@@ -16,20 +15,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
+from .forms import MoneyField, WholeNumberField
+from .money import AMOUNT_PATTERN
+
 # Largest primary key the database can hold (BigAutoField).
 MAX_ID = 2**63 - 1
 MAX_SMALL = 32767
 MAX_COUNT = 2**31 - 1
 MAX_AMOUNT = Decimal("999999999999.99")  # Decimal(14, 2), the money columns
-
-
-class WholeNumberField(forms.IntegerField):
-    """ASCII digits only: Django's IntegerField also takes "1.0" and full-width "１２", which no client means."""
-
-    def to_python(self, value):
-        if value not in self.empty_values and not re.fullmatch(r"-?[0-9]+", str(value).strip()):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return super().to_python(value)
 
 
 class _BoundedIntegerFilter(django_filters.NumberFilter):
@@ -63,9 +56,12 @@ class CountFilter(_BoundedIntegerFilter):
     low, high = 0, MAX_COUNT
 
 
-@extend_schema_field({"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)})
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": AMOUNT_PATTERN, "example": "45000.00"})
 class AmountFilter(django_filters.NumberFilter):
-    """An amount of money: 0 to the largest amount a money column holds (``9e294`` is a 400, not a query)."""
+    """An amount of money: 0 to the largest amount a money column holds (``9e294`` is a 400, not a query),
+    written as every amount is (``core.money.parse_money``: ASCII digits, at most two decimals)."""
+
+    field_class = MoneyField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", Decimal(0))

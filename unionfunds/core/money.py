@@ -1,6 +1,7 @@
 """Money: Decimal with two places, never float (SPEC §3)."""
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 from django.utils.translation import gettext as _
 
@@ -11,16 +12,32 @@ MONEY_DECIMAL_PLACES = 2
 MONEY_MAX = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - FEN
 
 
+# An amount as text: ASCII digits, optionally a point and more digits (at most two are accepted below).
+# Python's Decimal also reads full-width and Arabic-Indic digits, "1_000", "1e3", "+5" and " nan": no one
+# writes money that way here, and a clerk's "１２３" should be told, not silently read.
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# The same for the OpenAPI schema: a non-negative amount of at most 12 + 2 digits.
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
 def parse_money(value) -> Decimal:
-    """A non-negative Decimal with at most two decimal places, or ValueError saying why."""
+    """A non-negative Decimal with at most two decimal places, or ValueError saying why.
+
+    Takes a Decimal, an int (exact) or a string of ASCII digits with an optional point; never a float
+    (``0.1`` is not one tenth) and never text in other digits or notations.
+    """
     if isinstance(value, float):
         raise ValueError(_('金额不能是浮点数，请用字符串，如 "60000.00"。'))
-    try:
-        amount = Decimal(str(value).replace(",", "").strip())
-    except (InvalidOperation, ValueError):
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, str) and AMOUNT_TEXT.fullmatch(value.strip()):
+        amount = Decimal(value.strip())
+    else:
         amount = None
     if amount is None or not amount.is_finite():
-        raise ValueError(_("「%(value)s」不是有效金额。") % {"value": value})
+        raise ValueError(_("「%(value)s」不是有效金额，请用半角数字书写，如 60000.00。") % {"value": value})
     if amount < 0:
         raise ValueError(_("金额不能为负数。"))
     if amount > MONEY_MAX:
@@ -28,7 +45,7 @@ def parse_money(value) -> Decimal:
         raise ValueError(_("金额不能超过 %(max)s 元。") % {"max": format_money(MONEY_MAX)})
     if amount != amount.quantize(FEN):
         raise ValueError(_("金额最多两位小数（精确到分）。"))
-    return amount.quantize(FEN)
+    return abs(amount).quantize(FEN)  # abs: "-0" is zero, not "-0.00"
 
 
 def split_by_weights(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
