@@ -195,6 +195,11 @@ def survey_answer_public(*, token: str, answer: str, comment: str, device_token:
     return response
 
 
+def check_survey_entry(by: User) -> None:
+    """Only county staff type in or import paper answers; PermissionDenied for anyone else."""
+    _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以录入纸质问卷。"))
+
+
 @transaction.atomic
 def survey_responses_enter(
     *,
@@ -205,7 +210,7 @@ def survey_responses_enter(
     row_names: Sequence[str] | None = None,
 ) -> list[SurveyResponse]:
     """Paper answers typed in by county staff (or imported): all rows or none, errors by row index."""
-    _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以录入纸质问卷。"))
+    check_survey_entry(by)
     if not rows:
         raise ValidationError({"responses": _("没有答卷。")})
     in_scope = set(Union.objects.for_user(by).values_list("pk", flat=True))
@@ -683,6 +688,7 @@ SURVEY_COLUMNS = {
 def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by: User) -> list[SurveyResponse]:
     """Paper answers from a spreadsheet: one row per answer, the union by its credit code, the answer as
     a code or its Chinese label. All rows or none; errors name the spreadsheet row."""
+    check_survey_entry(by)  # before the file is read: reading costs the server, refusing costs nothing
     if len(content) > settings.UPLOAD_MAX_BYTES:
         raise ValidationError({"file": too_large_message()})
     try:
@@ -691,7 +697,7 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
         raise ValidationError({"file": str(exc)}) from None
     if not table:
         raise ValidationError({"file": _("文件中没有表头行。")})
-    header = [cell_text(c) for c in table[0]]
+    header = [cell_text(c) for c in table[0][1]]
     index = {}
     for code, names in SURVEY_COLUMNS.items():
         for position, name in enumerate(header):
@@ -703,12 +709,10 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
             {"file": _("缺少必填列：%(columns)s。") % {"columns": pgettext("list separator", "、").join(missing)}}
         )
     labels = {str(a.label): a.value for a in Answer} | {a.value: a.value for a in Answer}
-    codes = {cell_text(r[index["credit_code"]]).upper() for r in table[1:] if len(r) > index["credit_code"]}
+    codes = {cell_text(r[index["credit_code"]]).upper() for _n, r in table[1:] if len(r) > index["credit_code"]}
     union_ids = dict(Union.objects.for_user(by).filter(credit_code__in=codes).values_list("credit_code", "pk"))
     rows, numbers, errors = [], [], {}
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cell_text(c) for c in cells):
-            continue
+    for number, cells in table[1:]:
 
         def cell(code, cells=cells):
             position = index.get(code)

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import random
+import tracemalloc
 
 import pytest
 from django.test import override_settings
@@ -13,6 +14,7 @@ from openpyxl import Workbook
 
 from members import fakes, roster, services
 from members.models import Member, Union
+from tests.spreadsheets import BUDGET, MB, crafted, declaring
 from unionfunds.core.models import AuditEvent
 
 
@@ -549,3 +551,33 @@ def test_member_count_follows_every_roster_change(cast):
     assert count_of(cast.union_xihu) == 6
     assert count_of(cast.union_xihu) == Member.objects.active().filter(union=cast.union_xihu).count()
     assert count_of(cast.union_yuhang) == 0  # other unions untouched
+
+
+# ---------------------------------------------------------------- files that claim more than they hold
+
+
+def test_a_genuine_workbook_declaring_the_whole_sheet_imports_its_rows(cast):
+    content = declaring(xlsx_bytes(LABELS, people(3)), "A1:XFD1048576")
+    result = run(cast, content, filename="roster.xlsx")
+    assert result.as_dict() == {"created": 3, "updated": 0, "errors": []}
+
+
+def test_the_probes_workbook_is_answered_in_bounded_memory_with_the_rows_it_holds(cast):
+    content = crafted(8000)
+    tracemalloc.start()
+    try:
+        result = run(cast, content, filename="crafted.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < BUDGET, f"the import took {peak / MB:.0f} MB"
+    assert {e["row"] for e in result.errors} == {8000}  # the one row it holds lacks an ID number
+    assert_nothing_written(result)
+
+
+def test_more_rows_than_the_cap_are_refused_naming_the_first_row_past_it(cast, settings):
+    settings.IMPORT_MAX_ROWS = 3
+    assert run(cast, csv_bytes(CODES, people(3, "cap"))).created == 3
+    result = run(cast, csv_bytes(CODES, people(4)))
+    assert result.errors == [{"row": 5, "column": "", "message": "第 5 行：表格超过 3 行数据，请拆分后分批导入。"}]
+    assert (result.created, result.updated, Member.objects.count(), len(import_events())) == (0, 0, 3, 1)
