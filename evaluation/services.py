@@ -27,8 +27,9 @@ from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record
 from unionfunds.core.errors import ApplicationError
+from unionfunds.core.identifiers import mask_personal_text
 from unionfunds.core.tables import TableError, cell_text, read_table
-from unionfunds.core.uploads import check_upload, too_large_message
+from unionfunds.core.uploads import check_upload, display_file_name, too_large_message
 
 from . import indicators
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
@@ -241,7 +242,7 @@ def survey_responses_enter(
         if answer not in Answer.values:
             errors[f"{index}.answer"] = _("%(row)s：满意度「%(answer)s」应为 %(choices)s 之一。") % {
                 "row": name(index),
-                "answer": answer,
+                "answer": mask_personal_text(str(answer)),
                 "choices": pgettext("list separator", "、").join(Answer.values),
             }
         if f"{index}.union" in errors or f"{index}.answer" in errors:
@@ -656,7 +657,7 @@ def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, b
     content_type = check_upload(content)
     evidence = EvidenceFile(
         assessment=assessment,
-        original_name=filename[:200],
+        original_name=display_file_name(filename),
         content_type=content_type,
         size=len(content),
         uploaded_by=by,
@@ -722,7 +723,7 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
         if union_id is None:
             errors[f"row {number}"] = _("%(row)s：统一社会信用代码「%(code)s」不是您管辖范围内的工会。") % {
                 "row": _sheet_row(number),
-                "code": cell("credit_code"),
+                "code": mask_personal_text(cell("credit_code")),
             }
             continue
         rows.append(

@@ -495,13 +495,13 @@ def evidence_upload(request, pk: int):
         messages.error(request, _("请选择要上传的文件。"))
     elif upload.size > settings.UPLOAD_MAX_BYTES:
         messages.error(request, too_large_message())
-    elif call_service(
+    elif evidence := call_service(
         form,
         lambda: services.evidence_add(
             assessment=assessment, filename=upload.name, content=upload.read(), by=request.user
         ),
     ):
-        messages.success(request, _("已上传「%(name)s」。") % {"name": upload.name})
+        messages.success(request, _("已上传「%(name)s」。") % {"name": evidence.original_name})
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)

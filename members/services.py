@@ -25,11 +25,13 @@ from unionfunds.core.identifiers import (
     gender_from_id_number,
     id_number_digest,
     mask_id_number,
+    mask_personal_text,
     validate_contact_phone,
     validate_credit_code,
     validate_id_number,
     validate_phone,
 )
+from unionfunds.core.uploads import display_file_name
 
 from . import permissions
 from .choices import Gender, RegionLevel, Role, UnionStatus, WorkerGroup
@@ -273,7 +275,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     group = data.get("group")
     if group not in GROUP_CODES:
         errors["group"] = _("未知的群体「%(group)s」，可选：%(choices)s。") % {
-            "group": group,
+            "group": mask_personal_text(str(group)),
             "choices": choices_text(WorkerGroup.choices),
         }
     out["group"] = group
@@ -432,7 +434,18 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
     if not parsed.rows and not result.errors:
         result.errors.append({"row": 1, "column": "", "message": _("文件中没有会员数据行。")})
     if result.errors:
-        result.errors.sort(key=lambda e: (e["row"], str(e["column"])))
+        # Headers and cells come back in the errors: whatever ID or phone number they hold, masked.
+        result.errors = sorted(
+            (
+                {
+                    "row": e["row"],
+                    "column": mask_personal_text(str(e["column"])),
+                    "message": mask_personal_text(e["message"]),
+                }
+                for e in result.errors
+            ),
+            key=lambda e: (e["row"], e["column"]),
+        )
         return result
 
     existing = {m.id_number_hash: m for m in Member.objects.select_for_update().filter(union=union)}
@@ -470,7 +483,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
         obj=union,
         by=by,
         after={
-            "file": filename[:200],
+            "file": display_file_name(filename),
             "sha256": hashlib.sha256(content).hexdigest(),
             "rows": len(rows),
             "created": result.created,

@@ -495,6 +495,34 @@ def test_union_edit_by_officer_keeps_locked_fields(client, cast):
     assert union.parent_level == "township"
 
 
+BANK = "6222021234567890123"
+
+
+@pytest.mark.parametrize("role", ["xihu", "officer"])
+def test_the_edit_page_never_sends_the_stored_account_or_phone_only_their_masks(client, cast, role):
+    union = cast.union_xihu
+    Union.objects.filter(pk=union.pk).update(bank_account=BANK, contact_phone="13912345678")
+    page = html(as_role(client, cast, role).get(reverse("union-edit", args=[union.pk])))
+    assert BANK not in page and "13912345678" not in page
+    assert "6222***********0123" in page and "139****5678" in page
+
+
+def test_a_blank_account_or_phone_on_the_edit_page_keeps_the_stored_one_and_a_new_one_replaces_it(client, cast):
+    union = cast.union_xihu
+    Union.objects.filter(pk=union.pk).update(bank_account=BANK, contact_phone="13912345678")
+    c = as_role(client, cast, "xihu")
+    data = valid_union_post(credit_code=union.credit_code, name=union.name, bank_account="", contact_phone="")
+    assert c.post(reverse("union-edit", args=[union.pk]), {**data, "committee_size": "9"}).status_code == 302
+    union.refresh_from_db()
+    assert (union.bank_account, union.contact_phone, union.committee_size) == (BANK, "13912345678", 9)
+    [event] = AuditEvent.objects.filter(action="union.update")
+    assert [event.before[k] for k in ("bank_account", "contact_phone")] == ["6222***********0123", "139****5678"]
+    assert [event.after[k] for k in ("bank_account", "contact_phone")] == ["6222***********0123", "139****5678"]
+    assert c.post(reverse("union-edit", args=[union.pk]), {**data, "contact_phone": "0571-87654321"}).status_code == 302
+    union.refresh_from_db()
+    assert (union.bank_account, union.contact_phone) == (BANK, "0571-87654321")
+
+
 # ---------------------------------------------------------------- status transitions
 
 

@@ -9,6 +9,7 @@ import random
 import tracemalloc
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from openpyxl import Workbook
 
@@ -581,3 +582,46 @@ def test_more_rows_than_the_cap_are_refused_naming_the_first_row_past_it(cast, s
     result = run(cast, csv_bytes(CODES, people(4)))
     assert result.errors == [{"row": 5, "column": "", "message": "第 5 行：表格超过 3 行数据，请拆分后分批导入。"}]
     assert (result.created, result.updated, Member.objects.count(), len(import_events())) == (0, 0, 3, 1)
+
+
+# ---------------------------------------------------------------- what comes back never shows a whole number
+
+
+def test_errors_echo_headers_and_cells_with_their_numbers_masked(cast):
+    header = ["姓名", "身份证号", "13912345678", "群体", "入会日期"]
+    result = run(cast, csv_bytes(header, [["张三", id_number("echo-1"), "x", "外卖配送员", "2024-03-01"]]))
+    assert result.errors == [
+        {"row": 1, "column": "139****5678", "message": result.errors[0]["message"]},
+    ]
+    assert result.errors[0]["message"].startswith("未知的列「139****5678」")
+    number = id_number("echo-2")
+    result = run(cast, csv_bytes(CODES, [["张三", id_number("echo-3"), "", "", number, "", "2024-03-01"]]))
+    text = json.dumps(result.errors, ensure_ascii=False)
+    assert number not in text and f"未知的群体「{number[:6]}********{number[-4:]}」" in text
+
+
+def test_the_audit_keeps_the_file_name_masked(cast):
+    run(cast, csv_bytes(CODES, people(1)), filename="名单330106199003071236-13912345678.csv")
+    [event] = import_events()
+    assert event.after["file"] == "名单330106********1236-139****5678.csv"
+
+
+def test_the_import_page_and_api_refuse_a_reader_before_reading_the_file(client, api, cast, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was read before the role was checked")
+
+    monkeypatch.setattr(roster, "read_table", refuse)
+    content = csv_bytes(CODES, people(1))
+    for user in (cast.hangzhou, cast.auditor):
+        response = api.as_user(user).post(
+            f"/api/v1/unions/{cast.union_xihu.pk}/members/import/",
+            {"file": SimpleUploadedFile("r.csv", content)},
+            format="multipart",
+        )
+        assert response.status_code == 403
+        client.force_login(user)
+        page = client.post(
+            f"/unions/{cast.union_xihu.pk}/members/import/", {"file": SimpleUploadedFile("r.csv", content)}
+        )
+        assert page.status_code == 302
+    assert not Member.objects.exists()
