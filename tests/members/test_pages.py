@@ -688,15 +688,17 @@ def test_roster_import_with_thousands_of_errors_shows_the_first_ones_and_the_tot
     assert Member.objects.count() == 0
 
 
-def test_roster_import_rejects_person_active_elsewhere(client, cast):
+@pytest.mark.parametrize(("other", "named"), [("union_yinzhou", False), ("union_xihu_other", True)])
+def test_roster_import_rejects_person_active_elsewhere_naming_only_a_union_in_scope(client, cast, other, named):
     number = fakes.id_number(random.Random(77))
-    MemberFactory(union=cast.union_yinzhou, id_number=number)
+    MemberFactory(union=getattr(cast, other), id_number=number)
     rows = [["钱七", number, "", "", "快递员", "", "2024-01-01"]]
     response = as_role(client, cast, "xihu").post(
         reverse("roster-import", args=[cast.union_xihu.pk]), {"file": upload("r.csv", roster_csv(rows))}
     )
     assert response.status_code == 200
-    assert cast.union_yinzhou.name in html(response)
+    assert (getattr(cast, other).name in html(response)) == named
+    assert ("省内其他工会" in html(response)) != named
     assert number not in html(response)
     assert Member.objects.filter(union=cast.union_xihu).count() == 0
 
@@ -811,12 +813,18 @@ def test_member_add_bad_id_number(client, cast):
     assert Member.objects.count() == 0
 
 
-def test_member_add_active_elsewhere_names_the_other_union(client, cast):
+@pytest.mark.parametrize(
+    ("role", "other", "named"),
+    [("xihu", "union_yinzhou", False), ("officer", "union_xihu_other", False), ("xihu", "union_xihu_other", True)],
+)
+def test_member_add_active_elsewhere_names_the_other_union_only_in_scope(client, cast, role, other, named):
     number = fakes.id_number(random.Random(15))
-    MemberFactory(union=cast.union_yinzhou, id_number=number)
-    response = as_role(client, cast, "xihu").post(reverse("member-add", args=[cast.union_xihu.pk]), member_post(number))
+    MemberFactory(union=getattr(cast, other), id_number=number)
+    response = as_role(client, cast, role).post(reverse("member-add", args=[cast.union_xihu.pk]), member_post(number))
     assert response.status_code == 200
-    assert cast.union_yinzhou.name in " ".join(response.context["form"].errors["id_number"])
+    refusal = " ".join(response.context["form"].errors["id_number"])
+    assert (getattr(cast, other).name in refusal) == named
+    assert ("省内其他工会" in refusal) != named
     assert Member.objects.filter(union=cast.union_xihu).count() == 0
 
 

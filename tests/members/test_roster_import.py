@@ -268,16 +268,24 @@ def test_duplicate_id_number_within_the_file_points_at_the_first_row(cast):
     assert_nothing_written(result)
 
 
-def test_person_active_in_another_union_is_refused_naming_it(cast):
+@pytest.mark.parametrize(
+    ("who", "other", "named"),
+    [("xihu", "union_xihu_other", True), ("officer", "union_xihu_other", False), ("xihu", "union_yinzhou", False)],
+)
+def test_person_active_in_another_union_is_refused_naming_it_only_to_who_can_see_it(cast, who, other, named):
     rows = people(3)
+    other = getattr(cast, other)
     services.member_add(
-        union=cast.union_yinzhou,
+        union=other,
         data={"name": "x", "id_number": rows[1][1], "group": "courier", "joined_on": dt.date(2024, 1, 1)},
-        by=cast.yinzhou,
+        by=cast.xihu if other.county_id == "330106" else cast.yinzhou,
     )
-    result = run(cast, csv_bytes(CODES, rows))
+    result = run(cast, csv_bytes(CODES, rows), by=getattr(cast, who))
     assert [(e["row"], e["column"]) for e in result.errors] == [(3, "id_number")]
-    assert cast.union_yinzhou.name in result.errors[0]["message"]
+    message = result.errors[0]["message"]
+    assert (other.name in message) == named
+    if not named:
+        assert "省内其他工会" in message and "县（市、区）总工会" in message
     assert Member.objects.count() == 1
     assert not import_events()
 
