@@ -521,7 +521,11 @@ def evidence_download(request, pk: int, evidence_pk: int):
 @require_POST
 def survey_import(request, pk: int):
     round_ = get_object_or_404(EvaluationRound.objects.for_user(request.user), pk=pk)
-    services.check_survey_entry(request.user)  # 403 before the upload is touched
+    try:
+        services.check_survey_entry(request.user)  # refused before the upload is touched
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("survey-links", pk=pk)
     upload = request.FILES.get("file")
     form = forms.Form(request.POST)
     if upload is None:

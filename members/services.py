@@ -243,14 +243,14 @@ def _elsewhere_message(other: tuple[int, str] | None, *, seen: set[int]) -> str:
     return _("此人已是省内其他工会的在册会员，一人只能在全省一个工会在册；请联系所在县（市、区）总工会核实。")
 
 
-def _refuse_if_elsewhere(field: str, digest: str, union: Union, by: User, *, always: bool = False) -> None:
-    """ValidationError on ``field`` if the person of ``digest`` is active in another union than ``union``.
-    ``always``: the database already refused (a concurrent write beat the check), so refuse even if the
-    other membership cannot be read back now."""
+def _elsewhere_refusal(field: str, digest: str, union: Union, by: User, *, always: bool = False):
+    """The ValidationError on ``field`` if the person of ``digest`` is active in another union than
+    ``union``, else None. ``always``: the database already refused (a concurrent write beat the check),
+    so there is a refusal even if the other membership cannot be read back now."""
     other = _active_elsewhere([digest], union).get(digest)
     if other is None and not always:
-        return
-    raise ValidationError({field: _elsewhere_message(other, seen=_unions_seen_by(by, [other] if other else []))})
+        return None
+    return ValidationError({field: _elsewhere_message(other, seen=_unions_seen_by(by, [other] if other else []))})
 
 
 # Looked up once per row of a 100,000-row roster: as sets, not the enums' lists built on every access.
@@ -322,7 +322,8 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
     if "id_number" not in data:
         raise ValidationError({"id_number": _("请填写身份证号。")})
     fields = _member_fields({**data, "left_on": None})
-    _refuse_if_elsewhere("id_number", fields["id_number_hash"], union, by)
+    if refusal := _elsewhere_refusal("id_number", fields["id_number_hash"], union, by):
+        raise refusal
     member = Member.objects.select_for_update().filter(union=union, id_number_hash=fields["id_number_hash"]).first()
     if member is not None and member.is_active:
         raise ValidationError({"id_number": _("此人已在本工会名册中。")})
@@ -337,7 +338,7 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
             member.save()
     except IntegrityError:
         # A concurrent request made the person active elsewhere after our check.
-        _refuse_if_elsewhere("id_number", fields["id_number_hash"], union, by, always=True)
+        raise _elsewhere_refusal("id_number", fields["id_number_hash"], union, by, always=True) from None
     Union.objects.filter(pk=union.pk).refresh_member_counts()
     audit_record(action=action, obj=member, by=by, before=before, after=snapshot(member, MEMBER_AUDIT_FIELDS))
     return member
@@ -366,7 +367,8 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     }
     fields = _member_fields({**current, **data})
     if member.left_on and fields.get("left_on") is None:
-        _refuse_if_elsewhere("left_on", member.id_number_hash, member.union, by)
+        if refusal := _elsewhere_refusal("left_on", member.id_number_hash, member.union, by):
+            raise refusal
     before = snapshot(member, MEMBER_AUDIT_FIELDS)
     for name, value in fields.items():
         setattr(member, name, value)
@@ -376,7 +378,7 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
             member.save()
     except IntegrityError:
         # Someone made the person active in another union between the check above and this save.
-        _refuse_if_elsewhere("left_on", member.id_number_hash, member.union, by, always=True)
+        raise _elsewhere_refusal("left_on", member.id_number_hash, member.union, by, always=True) from None
     after = snapshot(member, MEMBER_AUDIT_FIELDS)
     if after != before:
         Union.objects.filter(pk=member.union_id).refresh_member_counts()

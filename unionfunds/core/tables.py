@@ -123,7 +123,7 @@ class _Rows:
         self.keep(number, cells)
 
     def keep(self, number: int, cells: list[Any]) -> None:
-        """A data row that is neither empty nor wider than the header."""
+        """A data row to keep: not empty, cut to the header's width (plus the one overflow cell, if any)."""
         if len(self.rows) > self.max_rows:  # the header is rows[0]
             raise TableError(
                 _("第 %(row)d 行：表格超过 %(n)s 行数据，请拆分后分批导入。")
