@@ -249,8 +249,10 @@ def _read_xlsx(content: bytes, rows: _Rows) -> None:
 def _read_sheet(source, parser: WorkSheetParser, rows: _Rows) -> None:
     """Stream the sheet XML: every element is dropped from the tree once read, so memory holds one
     row's kept cells, whatever the file declares or however its rows are padded."""
-    path: list = []  # open elements, outermost first
-    parts = 0  # elements inside the current cell (kept until the cell is read), 0 outside a cell
+    path: list = []  # open elements outside cells, outermost first
+    push, pop = path.append, path.pop
+    in_cell = False
+    inner = parts = 0  # open elements inside the current cell, and all it has had (kept until it is read)
     budget = (rows.max_rows + 1) * XLSX_ELEMENTS_PER_ROW
     number = cells_in_row = 0
     values: list[Any] = []
@@ -260,12 +262,15 @@ def _read_sheet(source, parser: WorkSheetParser, rows: _Rows) -> None:
             budget -= 1
             if budget < 0:
                 raise TableError(_("工作簿中的单元格过多（含空白单元格），请删去多余的行列或拆分后分批导入。"))
-            if parts:
+            if in_cell:
+                inner += 1
                 parts += 1
                 if parts > XLSX_MAX_CELL_PARTS:
                     raise TableError(_("第 %(row)d 行有单元格内容过于复杂。") % {"row": number}, row=number)
-            elif element.tag == _CELL:
-                parts = 1
+                continue
+            tag = element.tag
+            if tag == _CELL:
+                in_cell, parts = True, 0
                 cells_in_row += 1
                 if cells_in_row > XLSX_MAX_ROW_CELLS:
                     raise TableError(
@@ -273,17 +278,19 @@ def _read_sheet(source, parser: WorkSheetParser, rows: _Rows) -> None:
                         % {"row": number, "n": XLSX_MAX_ROW_CELLS},
                         row=number,
                     )
-            elif element.tag == _ROW:
+            elif tag == _ROW:
                 attribute = element.get("r")
                 number = int(attribute) if attribute else number + 1
                 parser.row_counter, parser.col_counter = number, 0
                 values, overflow, cells_in_row = [None] * (rows.width or MAX_COLUMNS), None, 0
-            path.append(element)
+            push(element)
             continue
-        path.pop()
-        tag = element.tag
-        if tag == _CELL:
-            parts = 0
+        if inner:
+            inner -= 1  # a part of the cell: parse_cell reads it when the cell ends
+            continue
+        pop()
+        if in_cell:  # the cell itself ends
+            in_cell = False
             cell = parser.parse_cell(element)
             value = cell["value"]
             if value is not None:
@@ -292,9 +299,7 @@ def _read_sheet(source, parser: WorkSheetParser, rows: _Rows) -> None:
                     values[column - 1] = value
                 elif overflow is None and cell_text(value):
                     overflow = value
-        elif parts:
-            continue  # a part of the cell: parse_cell reads it when the cell ends
-        elif tag == _ROW:
+        elif element.tag == _ROW:
             rows.add(number, values, overflow)
         if path:
             path[-1].remove(element)  # the parent's only child: every earlier one is gone already
