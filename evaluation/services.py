@@ -27,8 +27,9 @@ from members.models import Region, Union, User
 from unionfunds.core import clock
 from unionfunds.core.audit import audit_record
 from unionfunds.core.errors import ApplicationError
+from unionfunds.core.identifiers import mask_personal_text
 from unionfunds.core.tables import TableError, cell_text, read_table
-from unionfunds.core.uploads import check_upload, too_large_message
+from unionfunds.core.uploads import check_upload, display_file_name, too_large_message
 
 from . import indicators, permissions
 from .choices import ANSWER_SCORES, Answer, AssessmentStatus, Indicator, ReportKind, ResponseSource, SpotCheckStatus
@@ -220,6 +221,11 @@ def survey_batch_check(count: int, field: str = "responses") -> None:
         )
 
 
+def check_survey_entry(by: User) -> None:
+    """Only county staff type in or import paper answers; PermissionDenied for anyone else."""
+    _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以录入纸质问卷。"))
+
+
 @transaction.atomic
 def survey_responses_enter(
     *,
@@ -230,7 +236,7 @@ def survey_responses_enter(
     row_names: Sequence[str] | None = None,
 ) -> list[SurveyResponse]:
     """Paper answers typed in by county staff (or imported): all rows or none, errors by row index."""
-    _deny(by.role == Role.COUNTY_STAFF, _("只有县（市、区）总工会可以录入纸质问卷。"))
+    check_survey_entry(by)
     if not rows:
         raise ValidationError({"responses": _("没有答卷。")})
     survey_batch_check(len(rows))
@@ -262,7 +268,7 @@ def survey_responses_enter(
         if answer not in Answer.values:
             errors[f"{index}.answer"] = _("%(row)s：满意度「%(answer)s」应为 %(choices)s 之一。") % {
                 "row": name(index),
-                "answer": answer,
+                "answer": mask_personal_text(str(answer)),
                 "choices": pgettext("list separator", "、").join(Answer.values),
             }
         if f"{index}.union" in errors or f"{index}.answer" in errors:
@@ -679,7 +685,7 @@ def evidence_add(*, assessment: SelfAssessment, filename: str, content: bytes, b
     content_type = check_upload(content)
     evidence = EvidenceFile(
         assessment=assessment,
-        original_name=filename[:200],
+        original_name=display_file_name(filename),
         content_type=content_type,
         size=len(content),
         uploaded_by=by,
@@ -711,6 +717,7 @@ SURVEY_COLUMNS = {
 def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by: User) -> list[SurveyResponse]:
     """Paper answers from a spreadsheet: one row per answer, the union by its credit code, the answer as
     a code or its Chinese label. All rows or none; errors name the spreadsheet row."""
+    check_survey_entry(by)  # before the file is read: reading costs the server, refusing costs nothing
     if len(content) > settings.UPLOAD_MAX_BYTES:
         raise ValidationError({"file": too_large_message()})
     try:
@@ -719,7 +726,7 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
         raise ValidationError({"file": str(exc)}) from None
     if not table:
         raise ValidationError({"file": _("文件中没有表头行。")})
-    header = [cell_text(c) for c in table[0]]
+    header = [cell_text(c) for c in table[0][1]]
     index = {}
     for code, names in SURVEY_COLUMNS.items():
         for position, name in enumerate(header):
@@ -732,12 +739,10 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
         )
     survey_batch_check(sum(1 for cells in table[1:] if any(cell_text(c) for c in cells)), field="file")
     labels = {str(a.label): a.value for a in Answer} | {a.value: a.value for a in Answer}
-    codes = {cell_text(r[index["credit_code"]]).upper() for r in table[1:] if len(r) > index["credit_code"]}
+    codes = {cell_text(r[index["credit_code"]]).upper() for _n, r in table[1:] if len(r) > index["credit_code"]}
     union_ids = dict(Union.objects.for_user(by).filter(credit_code__in=codes).values_list("credit_code", "pk"))
     rows, numbers, errors = [], [], {}
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cell_text(c) for c in cells):
-            continue
+    for number, cells in table[1:]:
 
         def cell(code, cells=cells):
             position = index.get(code)
@@ -747,7 +752,7 @@ def survey_import(*, round_: EvaluationRound, filename: str, content: bytes, by:
         if union_id is None:
             errors[f"row {number}"] = _("%(row)s：统一社会信用代码「%(code)s」不是您管辖范围内的工会。") % {
                 "row": _sheet_row(number),
-                "code": cell("credit_code"),
+                "code": mask_personal_text(cell("credit_code")),
             }
             continue
         rows.append(

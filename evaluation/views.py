@@ -497,13 +497,13 @@ def evidence_upload(request, pk: int):
         messages.error(request, _("请选择要上传的文件。"))
     elif upload.size > settings.UPLOAD_MAX_BYTES:
         messages.error(request, too_large_message())
-    elif call_service(
+    elif evidence := call_service(
         form,
         lambda: services.evidence_add(
             assessment=assessment, filename=upload.name, content=upload.read(), by=request.user
         ),
     ):
-        messages.success(request, _("已上传「%(name)s」。") % {"name": upload.name})
+        messages.success(request, _("已上传「%(name)s」。") % {"name": evidence.original_name})
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)
@@ -523,6 +523,11 @@ def evidence_download(request, pk: int, evidence_pk: int):
 @require_POST
 def survey_import(request, pk: int):
     round_ = get_object_or_404(EvaluationRound.objects.for_user(request.user), pk=pk)
+    try:
+        services.check_survey_entry(request.user)  # refused before the upload is touched
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("survey-links", pk=pk)
     upload = request.FILES.get("file")
     form = forms.Form(request.POST)
     if upload is None:

@@ -26,7 +26,7 @@ from unionfunds.core.decisions import enforce
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.filters import MAX_COUNT
 from unionfunds.core.money import FEN, format_money, parse_money, split_by_weights
-from unionfunds.core.uploads import check_upload
+from unionfunds.core.uploads import check_upload, display_file_name
 
 from . import eligibility, permissions
 from .choices import AllocationStatus, ApplicationStatus, AttachmentKind, Category, FundingSource
@@ -523,7 +523,7 @@ def attachment_add(*, application: Application, kind: str, filename: str, conten
     attachment = Attachment(
         application=application,
         kind=kind,
-        original_name=filename[:200],
+        original_name=display_file_name(filename),
         content_type=content_type,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
@@ -766,7 +766,7 @@ def expenditure_record(
         recorded_by=by,
     )
     if voucher_content is not None:
-        expenditure.voucher_name = voucher_name[:200]
+        expenditure.voucher_name = display_file_name(voucher_name)
         expenditure.voucher_type = content_type
         expenditure.voucher_file.save("voucher", ContentFile(voucher_content), save=False)
     expenditure.save()

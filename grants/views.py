@@ -252,7 +252,7 @@ def attachment_upload(request, pk: int):
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        done = call_service(
+        attachment = call_service(
             form,
             lambda: services.attachment_add(
                 application=application,
@@ -262,8 +262,8 @@ def attachment_upload(request, pk: int):
                 by=request.user,
             ),
         )
-        if done:
-            messages.success(request, _("已上传「%(name)s」。") % {"name": upload.name})
+        if attachment:
+            messages.success(request, _("已上传「%(name)s」。") % {"name": attachment.original_name})
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)

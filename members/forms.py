@@ -58,8 +58,22 @@ class UnionForm(forms.Form):
         (_("账户与联系人"), ["bank_name", "bank_account", "contact_name", "contact_phone"]),
     ]
 
-    def __init__(self, *args, user, locked=(), **kwargs):
+    # Never sent to the browser once stored: the edit page shows them masked and a blank field keeps them.
+    KEPT_WHEN_BLANK = ("bank_account", "contact_phone")
+
+    def __init__(self, *args, user, locked=(), stored=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stored = stored
+        if stored is not None:
+            for name, masked in (
+                ("bank_account", stored.bank_account_masked),
+                ("contact_phone", stored.contact_phone_masked),
+            ):
+                self.initial.pop(name, None)
+                if masked:
+                    self.fields[name].help_text = _("已登记 %(masked)s；留空则保持不变，填写则替换。") % {
+                        "masked": masked
+                    }
         counties = Region.objects.for_user(user).counties().select_related("parent").order_by("code")
         choices = [(c.code, f"{c.parent.name} {c.name}") for c in counties]
         if len(choices) == 1:
@@ -74,6 +88,15 @@ class UnionForm(forms.Form):
     @property
     def fieldsets(self):
         return [(title, [self[name] for name in names]) for title, names in self.FIELDSETS]
+
+    def changes(self, locked=()) -> dict:
+        """The cleaned data to save: locked fields left out, and on the edit page a stored account or
+        phone left blank left out too (the page never had it)."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in locked and not (self.stored is not None and name in self.KEPT_WHEN_BLANK and not value)
+        }
 
     # The service checks these again; checking here too reports every bad field in one round.
     def clean_credit_code(self):

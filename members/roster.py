@@ -116,17 +116,16 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
     try:
         table = read_table(content)
     except TableError as exc:
-        parsed.error(1, "", str(exc))
+        parsed.error(exc.row or 1, "", str(exc))
         return parsed
 
-    # skip empty rows above the header (row numbers stay those of the sheet)
+    # the reader skips empty rows (row numbers stay those of the sheet); the first row is the header
     if not table:
         parsed.error(1, "", _("文件中没有表头行。"))
         return parsed
-    skipped = next(i for i, cells in enumerate(table) if any(_text(c) for c in cells))
-    header_row = skipped + 1
+    header_row, header_cells = table[0]
 
-    header = [_text(c) for c in table[skipped]]
+    header = [_text(c) for c in header_cells]
     index: dict[str, int] = {}
     labels: dict[str, str] = {}
     for position, raw in enumerate(header):
@@ -157,10 +156,8 @@ def parse_roster(filename: str, content: bytes) -> ParsedRoster:
         return parsed
 
     group_aliases = _group_aliases()
-    for offset, cells in enumerate(table[header_row:], start=header_row + 1):
-        if not any(_text(c) for c in cells):
-            continue
-        if len(cells) > len(header) and any(_text(c) for c in cells[len(header) :]):
+    for offset, cells in table[1:]:
+        if len(cells) > len(header):  # the reader keeps one cell past the header when the row has more
             parsed.error(offset, "", _("此行的列数多于表头。"))
             continue
 

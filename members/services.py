@@ -31,11 +31,13 @@ from unionfunds.core.identifiers import (
     gender_from_id_number,
     id_number_digest,
     mask_id_number,
+    mask_personal_text,
     validate_contact_phone,
     validate_credit_code,
     validate_id_number,
     validate_phone,
 )
+from unionfunds.core.uploads import display_file_name
 
 from . import permissions
 from .choices import Gender, RegionLevel, Role, UnionStatus, WorkerGroup
@@ -214,25 +216,44 @@ def hash_id_number(number: str) -> str:
     return id_number_digest(number, settings.ID_HASH_KEY)
 
 
-def _active_elsewhere(hashes: Iterable[str], union: Union) -> dict[str, str]:
-    """ID hash -> name of the other union where that person is an active member."""
-    found: dict[str, str] = {}
+def _active_elsewhere(hashes: Iterable[str], union: Union) -> dict[str, tuple[int, str]]:
+    """ID hash -> (id, name) of the other union where that person is an active member."""
+    found: dict[str, tuple[int, str]] = {}
     hashes = list(hashes)
     for start in range(0, len(hashes), 900):  # within SQLite's parameter limit; larger chunks were no faster
         rows = (
             Member.objects.active()
             .filter(id_number_hash__in=hashes[start : start + 900])
             .exclude(union=union)
-            .values_list("id_number_hash", "union__name")
+            .values_list("id_number_hash", "union_id", "union__name")
         )
-        found.update(rows)
+        found.update((digest, (union_id, name)) for digest, union_id, name in rows)
     return found
 
 
-def _elsewhere_message(other_union: str) -> str:
-    return _("此人已是「%(union)s」的在册会员，一人只能在全省一个工会在册；请先在原工会办理离会。") % {
-        "union": other_union
-    }
+def _unions_seen_by(by: User, others: Iterable[tuple[int, str]]) -> set[int]:
+    return set(Union.objects.for_user(by).filter(pk__in={pk for pk, _name in others}).values_list("pk", flat=True))
+
+
+def _elsewhere_message(other: tuple[int, str] | None, *, seen: set[int]) -> str:
+    """The refusal for a person active in another union. It names that union only to a user who can see
+    it (``seen``: ids from ``_unions_seen_by``); to anyone else a name would tell where anyone in the
+    province is a member."""
+    if other is not None and other[0] in seen:
+        return _("此人已是「%(union)s」的在册会员，一人只能在全省一个工会在册；请先在原工会办理离会。") % {
+            "union": other[1]
+        }
+    return _("此人已是省内其他工会的在册会员，一人只能在全省一个工会在册；请联系所在县（市、区）总工会核实。")
+
+
+def _elsewhere_refusal(field: str, digest: str, union: Union, by: User, *, always: bool = False):
+    """The ValidationError on ``field`` if the person of ``digest`` is active in another union than
+    ``union``, else None. ``always``: the database already refused (a concurrent write beat the check),
+    so there is a refusal even if the other membership cannot be read back now."""
+    other = _active_elsewhere([digest], union).get(digest)
+    if other is None and not always:
+        return None
+    return ValidationError({field: _elsewhere_message(other, seen=_unions_seen_by(by, [other] if other else []))})
 
 
 # Looked up once per row of a 100,000-row roster: as sets, not the enums' lists built on every access.
@@ -276,7 +297,7 @@ def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     group = data.get("group")
     if group not in GROUP_CODES:
         errors["group"] = _("未知的群体「%(group)s」，可选：%(choices)s。") % {
-            "group": group,
+            "group": mask_personal_text(str(group)),
             "choices": choices_text(WorkerGroup.choices),
         }
     out["group"] = group
@@ -306,9 +327,8 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
     if "id_number" not in data:
         raise ValidationError({"id_number": _("请填写身份证号。")})
     fields = _member_fields({**data, "left_on": None})
-    other = _active_elsewhere([fields["id_number_hash"]], union)
-    if other:
-        raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values())))})
+    if refusal := _elsewhere_refusal("id_number", fields["id_number_hash"], union, by):
+        raise refusal
     member = Member.objects.select_for_update().filter(union=union, id_number_hash=fields["id_number_hash"]).first()
     if member is not None and member.is_active:
         raise ValidationError({"id_number": _("此人已在本工会名册中。")})
@@ -322,9 +342,8 @@ def member_add(*, union: Union, data: Mapping[str, Any], by: User) -> Member:
         with transaction.atomic():
             member.save()
     except IntegrityError:
-        # A concurrent request made the person active elsewhere after our check; name that union now.
-        other = _active_elsewhere([fields["id_number_hash"]], union)
-        raise ValidationError({"id_number": _elsewhere_message(next(iter(other.values()), _("另一工会")))}) from None
+        # A concurrent request made the person active elsewhere after our check.
+        raise _elsewhere_refusal("id_number", fields["id_number_hash"], union, by, always=True) from None
     Union.objects.filter(pk=union.pk).refresh_member_counts()
     audit_record(action=action, obj=member, by=by, before=before, after=snapshot(member, MEMBER_AUDIT_FIELDS))
     return member
@@ -353,9 +372,8 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
     }
     fields = _member_fields({**current, **data})
     if member.left_on and fields.get("left_on") is None:
-        other = _active_elsewhere([member.id_number_hash], member.union)
-        if other:
-            raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values())))})
+        if refusal := _elsewhere_refusal("left_on", member.id_number_hash, member.union, by):
+            raise refusal
     before = snapshot(member, MEMBER_AUDIT_FIELDS)
     for name, value in fields.items():
         setattr(member, name, value)
@@ -365,8 +383,7 @@ def member_update(*, member: Member, data: Mapping[str, Any], by: User) -> Membe
             member.save()
     except IntegrityError:
         # Someone made the person active in another union between the check above and this save.
-        other = _active_elsewhere([member.id_number_hash], member.union)
-        raise ValidationError({"left_on": _elsewhere_message(next(iter(other.values()), _("另一工会")))}) from None
+        raise _elsewhere_refusal("left_on", member.id_number_hash, member.union, by, always=True) from None
     after = snapshot(member, MEMBER_AUDIT_FIELDS)
     if after != before:
         Union.objects.filter(pk=member.union_id).refresh_member_counts()
@@ -428,16 +445,28 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
         rows.append((row, fields))
 
     elsewhere = _active_elsewhere(first_seen, union)
+    seen = _unions_seen_by(by, elsewhere.values())
     for row, fields in rows:
         other = elsewhere.get(fields["id_number_hash"])
         if other:
             result.errors.append(
-                {"row": row.number, "column": row.columns["id_number"], "message": _elsewhere_message(other)}
+                {"row": row.number, "column": row.columns["id_number"], "message": _elsewhere_message(other, seen=seen)}
             )
     if not parsed.rows and not result.errors:
         result.errors.append({"row": 1, "column": "", "message": _("文件中没有会员数据行。")})
     if result.errors:
-        result.errors.sort(key=lambda e: (e["row"], str(e["column"])))
+        # Headers and cells come back in the errors: whatever ID or phone number they hold, masked.
+        result.errors = sorted(
+            (
+                {
+                    "row": e["row"],
+                    "column": mask_personal_text(str(e["column"])),
+                    "message": mask_personal_text(e["message"]),
+                }
+                for e in result.errors
+            ),
+            key=lambda e: (e["row"], e["column"]),
+        )
         return result
 
     existing = {m.id_number_hash: m for m in Member.objects.select_for_update().filter(union=union)}
@@ -475,7 +504,7 @@ def roster_import(*, union: Union, filename: str, content: bytes, by: User) -> R
         obj=union,
         by=by,
         after={
-            "file": filename[:200],
+            "file": display_file_name(filename),
             "sha256": hashlib.sha256(content).hexdigest(),
             "rows": len(rows),
             "created": result.created,

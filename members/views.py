@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from unionfunds.core.exports import to_csv
 from unionfunds.core.forms import call_service
 from unionfunds.core.models import AuditEvent
-from unionfunds.core.uploads import too_large_message
+from unionfunds.core.uploads import display_file_name, too_large_message
 
 from . import permissions, services
 from .choices import OrgForm, RegionLevel, Role, UnionStatus, WorkerGroup
@@ -223,9 +223,9 @@ def union_edit(request, pk: int):
         if request.user.role == Role.UNION_OFFICER
         else []
     )
-    form = UnionForm(_posted(request), user=request.user, locked=locked, initial=_union_initial(union))
+    form = UnionForm(_posted(request), user=request.user, locked=locked, initial=_union_initial(union), stored=union)
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in locked}
+        data = form.changes(locked)
         if call_service(form, lambda: services.union_update(union=union, data=data, by=request.user)):
             messages.success(request, _("已保存。"))
             return redirect("union-detail", pk=pk)
@@ -328,7 +328,7 @@ def roster_import(request, pk: int):
         errors = result.errors
         by_column = Counter(e["column"] or _("（整个文件）") for e in errors)
         context.update(
-            filename=form.cleaned_data["file"].name,
+            filename=display_file_name(form.cleaned_data["file"].name),
             errors_shown=errors[:IMPORT_ERRORS_SHOWN],
             error_total=len(errors),
             error_rows=len({e["row"] for e in errors}),

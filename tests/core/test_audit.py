@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 
 from members.models import Region
 from unionfunds.core.audit import audit_record, client_ip
+from unionfunds.core.identifiers import mask_personal_text
 from unionfunds.core.logging import MaskPersonalDataFilter, mask_text
 from unionfunds.core.models import AuditEvent
 
@@ -288,3 +289,64 @@ def test_the_audit_page_only_reads(client, cast, event):
     for method in ("post", "put", "delete"):
         getattr(client, method)("/audit/", {"action": "test.forged", "id": event.pk})
     assert trail() == recorded
+
+
+# ---------------------------------------------------------------- the one mask, wherever text is echoed
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (f"q=a{ID}", "q=a330106********1236"),  # glued to a letter
+        (f"名单{ID}x.csv", "名单330106********1236x.csv"),
+        (f"file_{PHONE}b.pdf", "file_138****5678b.pdf"),
+        (f"q=%E5%BC%A0%E4%B8%89{ID}", "q=张三330106********1236"),  # %89 glues a digit to the number
+        (f"q=%25E5%25BC%25A0{ID}", "q=张330106********1236"),  # encoded twice
+        ("tel=138+1234+5678&q=%E5%BC%A0", "tel=138****5678&q=张"),  # + is a space in a query
+        # Found without decoding: the text is kept as it was, only masked.
+        (f"{ID_X.lower()}%2C{PHONE}", "110105********002X%2C138****5678"),
+    ],
+)
+def test_the_mask_finds_numbers_glued_to_letters_or_percent_encoded(text, masked):
+    assert mask_personal_text(text) == masked
+    assert mask_text(text) == masked  # the log filter's name for the same function
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "sha256 4f2a9c1b330106199003071236e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0",  # a digest stays whole
+        "100%+ done, 50% of 13800 rows",
+        "a+b=c, 1+1=2",
+    ],
+)
+def test_the_mask_leaves_digests_and_plain_percent_signs_alone(harmless):
+    assert mask_personal_text(harmless) == harmless
+
+
+def test_audit_record_masks_every_string_it_keeps(regions):
+    region = Region.objects.get(code="330106")
+    region.name = f"西湖区{PHONE}"  # what str(obj) shows, not saved
+    event = audit_record(
+        action="test.masking",
+        obj=region,
+        by=None,
+        before={"file": f"名单{ID}.csv", "nested": [{"comment": f"联系 {PHONE}"}], "n": 13812345678},
+        after={"file": f"%E5%BC%A0{ID}.pdf", "sha256": "0" * 20 + ID + "a" * 26},
+    )
+    event.refresh_from_db()
+    assert event.before == {
+        "file": "名单330106********1236.csv",
+        "nested": [{"comment": "联系 138****5678"}],
+        "n": 13812345678,  # numbers are not text anyone typed into a name
+    }
+    assert event.after == {"file": "张330106********1236.pdf", "sha256": "0" * 20 + ID + "a" * 26}
+    assert event.object_repr == "西湖区138****5678"
+
+
+def test_a_percent_encoded_query_in_a_log_line_comes_out_masked(caplog, masked_logger):
+    with caplog.at_level(logging.INFO, logger="tests.masking"):
+        masked_logger.info("GET /unions/?q=%s HTTP/1.1", f"%E5%BC%A0%E4%B8%89{ID}")
+        masked_logger.info("GET /x/a%s/", ID)
+    assert ID not in caplog.text
+    assert "q=张三330106********1236" in caplog.text and "/x/a330106********1236/" in caplog.text

@@ -4,10 +4,11 @@ percentages, the report downloaded under a Chinese name, the evidence above the 
 from urllib.parse import quote
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evaluation import reports, services
-from evaluation.models import SurveyResponse
+from evaluation.models import SelfAssessment, SurveyResponse
 
 from .conftest import XIHU, assessment
 
@@ -55,3 +56,15 @@ def test_the_survey_page_offers_to_create_a_link_only_to_federation_staff(client
     for user, offered in ((cast.xihu, True), (cast.hangzhou, True), (cast.auditor, False), (cast.city_auditor, False)):
         client.force_login(user)
         assert (create in client.get(url).content.decode()) is offered, user
+
+
+def test_evidence_named_after_a_person_is_kept_and_announced_under_its_masked_name(
+    client, bare_round, cast, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    county = SelfAssessment.objects.get(round=bare_round, county_id="330106")
+    client.force_login(cast.xihu)
+    upload = SimpleUploadedFile("佐证a330106199003071236.pdf", b"%PDF-1.4\n%%EOF\n")
+    page = client.post(reverse("evidence-upload", args=[county.pk]), {"file": upload}, follow=True).content.decode()
+    assert county.evidence.get().original_name == "佐证a330106********1236.pdf"
+    assert "330106199003071236" not in page and "佐证a330106********1236.pdf" in page

@@ -4,12 +4,15 @@ import csv
 import io
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from openpyxl import Workbook
 
 from evaluation import services
 from evaluation.models import SurveyResponse
 from tests.grants.conftest import add_members, make_application, make_program
+from tests.spreadsheets import crafted, declaring, workbook
 
 
 @pytest.fixture
@@ -89,3 +92,67 @@ def test_an_import_of_more_than_2000_answers_is_refused_naming_the_file(funded_r
     assert not SurveyResponse.objects.exists()
     created = services.survey_import(round_=funded_round, filename="a.csv", content=sheet(2000), by=cast.xihu)
     assert len(created) == 2000
+
+
+# ---------------------------------------------------------------- who may import, before anything is read
+
+
+@pytest.fixture
+def reader_must_not_run(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was read before the role was checked")
+
+    monkeypatch.setattr(services, "read_table", refuse)
+
+
+@pytest.mark.parametrize("user", ["auditor", "province", "hangzhou", "city_auditor"])
+def test_only_county_staff_may_import_and_others_are_refused_before_the_file_is_read(
+    funded_round, cast, user, reader_must_not_run
+):
+    content = crafted(1_048_576, header=["统一社会信用代码", "满意度"])
+    with pytest.raises(PermissionDenied):
+        services.survey_import(round_=funded_round, filename="a.xlsx", content=content, by=getattr(cast, user))
+    assert not SurveyResponse.objects.exists()
+
+
+@pytest.mark.parametrize("user", ["auditor", "province", "hangzhou"])
+def test_the_import_page_refuses_before_the_file_is_read(client, funded_round, cast, user, reader_must_not_run):
+    client.force_login(getattr(cast, user))
+    upload = SimpleUploadedFile("a.xlsx", crafted(1_048_576, header=["统一社会信用代码", "满意度"]))
+    response = client.post(reverse("survey-import", args=[funded_round.pk]), {"file": upload}, follow=True)
+    assert response.redirect_chain[0][1] == 302
+    assert "只有县（市、区）总工会可以录入纸质问卷。" in [str(m) for m in response.context["messages"]]
+    assert not SurveyResponse.objects.exists()
+
+
+def test_an_officer_cannot_reach_the_import_page(client, funded_round, cast, reader_must_not_run):
+    client.force_login(cast.officer)
+    upload = SimpleUploadedFile(
+        "a.csv", as_csv([["统一社会信用代码", "满意度"], [cast.union_xihu.credit_code, "满意"]])
+    )
+    response = client.post(reverse("survey-import", args=[funded_round.pk]), {"file": upload})
+    assert response.status_code in (302, 404)
+    assert not SurveyResponse.objects.exists()
+
+
+# ---------------------------------------------------------------- files that claim more than they hold
+
+
+def test_a_genuine_workbook_declaring_the_whole_sheet_imports_its_answers(funded_round, cast):
+    rows = {
+        1: ["统一社会信用代码", "满意度"],
+        2: [cast.union_xihu.credit_code, "满意"],
+        9: [cast.union_xihu.credit_code, "一般"],
+    }
+    content = declaring(workbook(rows), "A1:XFD1048576")
+    created = services.survey_import(round_=funded_round, filename="a.xlsx", content=content, by=cast.xihu)
+    assert sorted(r.score for r in created) == [60, 80]
+
+
+def test_more_answers_than_the_cap_are_refused_with_the_row(funded_round, cast, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    content = as_csv([["统一社会信用代码", "满意度"], *[[cast.union_xihu.credit_code, "满意"]] * 3])
+    with pytest.raises(ValidationError) as refused:
+        services.survey_import(round_=funded_round, filename="a.csv", content=content, by=cast.xihu)
+    assert refused.value.message_dict == {"file": ["第 4 行：表格超过 2 行数据，请拆分后分批导入。"]}
+    assert not SurveyResponse.objects.exists()

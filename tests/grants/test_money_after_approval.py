@@ -8,6 +8,7 @@ successful record moves the figures and writes an audit event.
 
 import datetime as dt
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from unionfunds.core import clock
 from unionfunds.core.models import AuditEvent
 
 from .allocation_helpers import API, JPEG, PDF, PNG, approve, disburse, figures, spend, voucher
+from .conftest import make_application
 
 
 @pytest.fixture(autouse=True)
@@ -354,3 +356,28 @@ def test_the_service_refuses_an_oversized_voucher_on_its_own(stocked, alloc):
         )
     assert "voucher_file" in refused.value.message_dict
     assert figures(alloc) == before
+
+
+def test_a_voucher_named_after_a_person_is_kept_under_its_masked_name(stocked, alloc, api, client, _media):
+    disburse(alloc, "30000.00")
+    name = "发票-330106199003071236-13912345678.pdf"
+    body = spend_body(voucher_file=SimpleUploadedFile(name, PDF, content_type="application/pdf"))
+    response = api.as_user(stocked.officer).post(f"{API}/{alloc.pk}/expenditures/", body, format="multipart")
+    expenditure = Expenditure.objects.get(pk=response.json()["id"])
+    assert expenditure.voucher_name == "发票-330106********1236-139****5678.pdf"
+    client.force_login(stocked.officer)
+    download = client.get(f"/allocations/{alloc.pk}/expenditures/{expenditure.pk}/voucher/")
+    assert "330106199003071236" not in unquote(download["Content-Disposition"])
+
+
+def test_an_attachment_named_after_a_person_is_kept_under_its_masked_name(stocked, program, client, _media):
+    application = make_application(program, stocked.union_xihu)
+    client.force_login(stocked.xihu)
+    name = "%E5%BC%A0%E4%B8%89330106199003071236.pdf"  # as a browser may encode it
+    client.post(
+        f"/applications/{application.pk}/attachments/", {"kind": "other", "file": SimpleUploadedFile(name, PDF)}
+    )
+    [attachment] = application.attachments.all()
+    assert attachment.original_name == "张三330106********1236.pdf"
+    event = AuditEvent.objects.get(action="application.attach")
+    assert event.after["name"] == "张三330106********1236.pdf"

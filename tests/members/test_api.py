@@ -1082,7 +1082,7 @@ def test_member_without_id_number_is_refused(api, cast):
     assert "id_number" in response.json()
 
 
-def test_person_active_in_another_union_is_refused_naming_it(api, cast):
+def test_person_active_in_another_union_is_refused_without_naming_a_union_outside_the_scope(api, cast):
     number = id_number("twice")
     first = api.as_user(cast.yinzhou).post(
         members_url(cast.union_yinzhou), member_payload("twice", id_number=number), format="json"
@@ -1092,7 +1092,8 @@ def test_person_active_in_another_union_is_refused_naming_it(api, cast):
         members_url(cast.union_xihu), member_payload("twice", id_number=number), format="json"
     )
     assert response.status_code == 400
-    assert cast.union_yinzhou.name in " ".join(response.json()["id_number"])
+    refusal = " ".join(response.json()["id_number"])
+    assert "省内其他工会" in refusal and cast.union_yinzhou.name not in refusal
     assert not Member.objects.filter(union=cast.union_xihu).exists()
 
     # the same by import: the row and column are given, nothing is imported
@@ -1107,7 +1108,7 @@ def test_person_active_in_another_union_is_refused_naming_it(api, cast):
     assert len(body["errors"]) == 1
     error = body["errors"][0]
     assert (error["row"], error["column"]) == (3, "身份证号")
-    assert cast.union_yinzhou.name in error["message"]
+    assert "省内其他工会" in error["message"] and cast.union_yinzhou.name not in error["message"]
     assert not Member.objects.filter(union=cast.union_xihu).exists()
 
     # once they have left the other union they may join here
@@ -1125,7 +1126,26 @@ def test_person_active_in_another_union_is_refused_naming_it(api, cast):
         members_url(cast.union_yinzhou, f"{other.pk}/"), {"left_on": None}, format="json"
     )
     assert response.status_code == 400
-    assert cast.union_xihu.name in " ".join(response.json()["left_on"])
+    refusal = " ".join(response.json()["left_on"])
+    assert "省内其他工会" in refusal and cast.union_xihu.name not in refusal
+
+
+def test_the_county_that_holds_both_unions_is_told_which_one(api, cast):
+    number = id_number("both")
+    staff = api.as_user(cast.xihu)
+    assert (
+        staff.post(members_url(cast.union_xihu), member_payload("both", id_number=number), format="json").status_code
+        == 201
+    )
+    response = staff.post(members_url(cast.union_xihu_other), member_payload("both", id_number=number), format="json")
+    assert response.status_code == 400
+    assert cast.union_xihu.name in " ".join(response.json()["id_number"])
+    rows = [["张伟", number, "", "", "courier", "", "2024-02-01"]]
+    response = staff.post(
+        members_url(cast.union_xihu_other, "import/"), {"file": roster_csv(rows, header=ROSTER_LABELS)}
+    )
+    assert response.status_code == 400
+    assert cast.union_xihu.name in response.json()["errors"][0]["message"]
 
 
 def test_same_person_twice_in_the_same_union_is_refused(api, cast):

@@ -495,6 +495,34 @@ def test_union_edit_by_officer_keeps_locked_fields(client, cast):
     assert union.parent_level == "township"
 
 
+BANK = "6222021234567890123"
+
+
+@pytest.mark.parametrize("role", ["xihu", "officer"])
+def test_the_edit_page_never_sends_the_stored_account_or_phone_only_their_masks(client, cast, role):
+    union = cast.union_xihu
+    Union.objects.filter(pk=union.pk).update(bank_account=BANK, contact_phone="13912345678")
+    page = html(as_role(client, cast, role).get(reverse("union-edit", args=[union.pk])))
+    assert BANK not in page and "13912345678" not in page
+    assert "6222***********0123" in page and "139****5678" in page
+
+
+def test_a_blank_account_or_phone_on_the_edit_page_keeps_the_stored_one_and_a_new_one_replaces_it(client, cast):
+    union = cast.union_xihu
+    Union.objects.filter(pk=union.pk).update(bank_account=BANK, contact_phone="13912345678")
+    c = as_role(client, cast, "xihu")
+    data = valid_union_post(credit_code=union.credit_code, name=union.name, bank_account="", contact_phone="")
+    assert c.post(reverse("union-edit", args=[union.pk]), {**data, "committee_size": "9"}).status_code == 302
+    union.refresh_from_db()
+    assert (union.bank_account, union.contact_phone, union.committee_size) == (BANK, "13912345678", 9)
+    [event] = AuditEvent.objects.filter(action="union.update")
+    assert [event.before[k] for k in ("bank_account", "contact_phone")] == ["6222***********0123", "139****5678"]
+    assert [event.after[k] for k in ("bank_account", "contact_phone")] == ["6222***********0123", "139****5678"]
+    assert c.post(reverse("union-edit", args=[union.pk]), {**data, "contact_phone": "0571-87654321"}).status_code == 302
+    union.refresh_from_db()
+    assert (union.bank_account, union.contact_phone) == (BANK, "0571-87654321")
+
+
 # ---------------------------------------------------------------- status transitions
 
 
@@ -660,15 +688,17 @@ def test_roster_import_with_thousands_of_errors_shows_the_first_ones_and_the_tot
     assert Member.objects.count() == 0
 
 
-def test_roster_import_rejects_person_active_elsewhere(client, cast):
+@pytest.mark.parametrize(("other", "named"), [("union_yinzhou", False), ("union_xihu_other", True)])
+def test_roster_import_rejects_person_active_elsewhere_naming_only_a_union_in_scope(client, cast, other, named):
     number = fakes.id_number(random.Random(77))
-    MemberFactory(union=cast.union_yinzhou, id_number=number)
+    MemberFactory(union=getattr(cast, other), id_number=number)
     rows = [["钱七", number, "", "", "快递员", "", "2024-01-01"]]
     response = as_role(client, cast, "xihu").post(
         reverse("roster-import", args=[cast.union_xihu.pk]), {"file": upload("r.csv", roster_csv(rows))}
     )
     assert response.status_code == 200
-    assert cast.union_yinzhou.name in html(response)
+    assert (getattr(cast, other).name in html(response)) == named
+    assert ("省内其他工会" in html(response)) != named
     assert number not in html(response)
     assert Member.objects.filter(union=cast.union_xihu).count() == 0
 
@@ -783,12 +813,18 @@ def test_member_add_bad_id_number(client, cast):
     assert Member.objects.count() == 0
 
 
-def test_member_add_active_elsewhere_names_the_other_union(client, cast):
+@pytest.mark.parametrize(
+    ("role", "other", "named"),
+    [("xihu", "union_yinzhou", False), ("officer", "union_xihu_other", False), ("xihu", "union_xihu_other", True)],
+)
+def test_member_add_active_elsewhere_names_the_other_union_only_in_scope(client, cast, role, other, named):
     number = fakes.id_number(random.Random(15))
-    MemberFactory(union=cast.union_yinzhou, id_number=number)
-    response = as_role(client, cast, "xihu").post(reverse("member-add", args=[cast.union_xihu.pk]), member_post(number))
+    MemberFactory(union=getattr(cast, other), id_number=number)
+    response = as_role(client, cast, role).post(reverse("member-add", args=[cast.union_xihu.pk]), member_post(number))
     assert response.status_code == 200
-    assert cast.union_yinzhou.name in " ".join(response.context["form"].errors["id_number"])
+    refusal = " ".join(response.context["form"].errors["id_number"])
+    assert (getattr(cast, other).name in refusal) == named
+    assert ("省内其他工会" in refusal) != named
     assert Member.objects.filter(union=cast.union_xihu).count() == 0
 
 

@@ -6,13 +6,16 @@ import datetime as dt
 import io
 import json
 import random
+import tracemalloc
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from openpyxl import Workbook
 
 from members import fakes, roster, services
 from members.models import Member, Union
+from tests.spreadsheets import BUDGET, MB, crafted, declaring
 from unionfunds.core.models import AuditEvent
 
 
@@ -265,16 +268,24 @@ def test_duplicate_id_number_within_the_file_points_at_the_first_row(cast):
     assert_nothing_written(result)
 
 
-def test_person_active_in_another_union_is_refused_naming_it(cast):
+@pytest.mark.parametrize(
+    ("who", "other", "named"),
+    [("xihu", "union_xihu_other", True), ("officer", "union_xihu_other", False), ("xihu", "union_yinzhou", False)],
+)
+def test_person_active_in_another_union_is_refused_naming_it_only_to_who_can_see_it(cast, who, other, named):
     rows = people(3)
+    other = getattr(cast, other)
     services.member_add(
-        union=cast.union_yinzhou,
+        union=other,
         data={"name": "x", "id_number": rows[1][1], "group": "courier", "joined_on": dt.date(2024, 1, 1)},
-        by=cast.yinzhou,
+        by=cast.xihu if other.county_id == "330106" else cast.yinzhou,
     )
-    result = run(cast, csv_bytes(CODES, rows))
+    result = run(cast, csv_bytes(CODES, rows), by=getattr(cast, who))
     assert [(e["row"], e["column"]) for e in result.errors] == [(3, "id_number")]
-    assert cast.union_yinzhou.name in result.errors[0]["message"]
+    message = result.errors[0]["message"]
+    assert (other.name in message) == named
+    if not named:
+        assert "省内其他工会" in message and "县（市、区）总工会" in message
     assert Member.objects.count() == 1
     assert not import_events()
 
@@ -549,3 +560,76 @@ def test_member_count_follows_every_roster_change(cast):
     assert count_of(cast.union_xihu) == 6
     assert count_of(cast.union_xihu) == Member.objects.active().filter(union=cast.union_xihu).count()
     assert count_of(cast.union_yuhang) == 0  # other unions untouched
+
+
+# ---------------------------------------------------------------- files that claim more than they hold
+
+
+def test_a_genuine_workbook_declaring_the_whole_sheet_imports_its_rows(cast):
+    content = declaring(xlsx_bytes(LABELS, people(3)), "A1:XFD1048576")
+    result = run(cast, content, filename="roster.xlsx")
+    assert result.as_dict() == {"created": 3, "updated": 0, "errors": []}
+
+
+def test_the_probes_workbook_is_answered_in_bounded_memory_with_the_rows_it_holds(cast):
+    content = crafted(8000)
+    tracemalloc.start()
+    try:
+        result = run(cast, content, filename="crafted.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < BUDGET, f"the import took {peak / MB:.0f} MB"
+    assert {e["row"] for e in result.errors} == {8000}  # the one row it holds lacks an ID number
+    assert_nothing_written(result)
+
+
+def test_more_rows_than_the_cap_are_refused_naming_the_first_row_past_it(cast, settings):
+    settings.IMPORT_MAX_ROWS = 3
+    assert run(cast, csv_bytes(CODES, people(3, "cap"))).created == 3
+    result = run(cast, csv_bytes(CODES, people(4)))
+    assert result.errors == [{"row": 5, "column": "", "message": "第 5 行：表格超过 3 行数据，请拆分后分批导入。"}]
+    assert (result.created, result.updated, Member.objects.count(), len(import_events())) == (0, 0, 3, 1)
+
+
+# ---------------------------------------------------------------- what comes back never shows a whole number
+
+
+def test_errors_echo_headers_and_cells_with_their_numbers_masked(cast):
+    header = ["姓名", "身份证号", "13912345678", "群体", "入会日期"]
+    result = run(cast, csv_bytes(header, [["张三", id_number("echo-1"), "x", "外卖配送员", "2024-03-01"]]))
+    assert result.errors == [
+        {"row": 1, "column": "139****5678", "message": result.errors[0]["message"]},
+    ]
+    assert result.errors[0]["message"].startswith("未知的列「139****5678」")
+    number = id_number("echo-2")
+    result = run(cast, csv_bytes(CODES, [["张三", id_number("echo-3"), "", "", number, "", "2024-03-01"]]))
+    text = json.dumps(result.errors, ensure_ascii=False)
+    assert number not in text and f"未知的群体「{number[:6]}********{number[-4:]}」" in text
+
+
+def test_the_audit_keeps_the_file_name_masked(cast):
+    run(cast, csv_bytes(CODES, people(1)), filename="名单330106199003071236-13912345678.csv")
+    [event] = import_events()
+    assert event.after["file"] == "名单330106********1236-139****5678.csv"
+
+
+def test_the_import_page_and_api_refuse_a_reader_before_reading_the_file(client, api, cast, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was read before the role was checked")
+
+    monkeypatch.setattr(roster, "read_table", refuse)
+    content = csv_bytes(CODES, people(1))
+    for user in (cast.hangzhou, cast.auditor):
+        response = api.as_user(user).post(
+            f"/api/v1/unions/{cast.union_xihu.pk}/members/import/",
+            {"file": SimpleUploadedFile("r.csv", content)},
+            format="multipart",
+        )
+        assert response.status_code == 403
+        client.force_login(user)
+        page = client.post(
+            f"/unions/{cast.union_xihu.pk}/members/import/", {"file": SimpleUploadedFile("r.csv", content)}
+        )
+        assert page.status_code == 302
+    assert not Member.objects.exists()

@@ -391,20 +391,85 @@ def test_lower_case_x_finds_the_same_person(cast):
     services.member_add(union=cast.union_xihu, data=member_data(base), by=cast.xihu)
     with pytest.raises(ValidationError) as exc:
         services.member_add(union=cast.union_yuhang, data=member_data(base.lower()), by=cast.yuhang)
-    assert cast.union_xihu.name in field_errors(exc)["id_number"][0]
+    assert OTHER_UNION in field_errors(exc)["id_number"][0]
     assert_number_nowhere(base)
 
 
-def test_second_active_membership_in_the_province_names_the_other_union(cast):
+def test_second_active_membership_in_the_province_is_refused(cast):
     number = id_number("bob")
     services.member_add(union=cast.union_xihu, data=member_data(number), by=cast.xihu)
 
-    # Another city: the other union is out of yinzhou's scope, but the refusal still names it.
+    # Another city: the other union is out of yinzhou's scope, so the refusal does not name it.
     with pytest.raises(ValidationError) as exc:
         services.member_add(union=cast.union_yinzhou, data=member_data(number), by=cast.yinzhou)
-    assert cast.union_xihu.name in field_errors(exc)["id_number"][0]
+    assert field_errors(exc)["id_number"] == [ELSEWHERE]
     assert Member.objects.filter(union=cast.union_yinzhou).count() == 0
     assert len(events("member.add")) == 1
+
+
+# Who learns the name of the other union: only a user whose scope holds it (the county of both unions).
+ELSEWHERE = "此人已是省内其他工会的在册会员，一人只能在全省一个工会在册；请联系所在县（市、区）总工会核实。"
+OTHER_UNION = "省内其他工会"
+# (who adds, into which union, the union the person is active in, whether the refusal names it)
+ELSEWHERE_CASES = [
+    ("xihu", "union_xihu", "union_xihu_other", True),  # both unions in Xihu's scope
+    ("officer", "union_xihu", "union_xihu_other", False),  # an officer sees their own union only
+    ("xihu", "union_xihu", "union_yuhang", False),  # another county of the same city
+    ("yinzhou", "union_yinzhou", "union_xihu", False),  # another city
+]
+
+
+def expect_elsewhere(message: str, other: Union, named: bool) -> None:
+    if named:
+        assert other.name in message and "请先在原工会办理离会" in message
+    else:
+        assert message == ELSEWHERE
+        assert not any(u.name in message for u in Union.objects.all())
+
+
+@pytest.mark.parametrize(("who", "target", "other", "named"), ELSEWHERE_CASES)
+def test_a_second_membership_names_the_other_union_only_to_who_can_see_it(cast, who, target, other, named):
+    number = id_number(f"elsewhere-{who}-{other}")
+    other, target = getattr(cast, other), getattr(cast, target)
+    services.member_add(union=other, data=member_data(number), by=staff_of(cast, other))
+    with pytest.raises(ValidationError) as exc:
+        services.member_add(union=target, data=member_data(number), by=getattr(cast, who))
+    expect_elsewhere(field_errors(exc)["id_number"][0], other, named)
+
+    # Rejoining (undoing a leave) in the target union: the same rule.
+    Member.objects.filter(union=other).update(left_on=dt.date(2024, 5, 1))
+    member = services.member_add(union=target, data=member_data(number), by=getattr(cast, who))
+    services.member_update(member=member, data={"left_on": dt.date(2024, 6, 30)}, by=getattr(cast, who))
+    Member.objects.filter(union=other).update(left_on=None)
+    with pytest.raises(ValidationError) as exc:
+        services.member_update(member=member, data={"left_on": None}, by=getattr(cast, who))
+    expect_elsewhere(field_errors(exc)["left_on"][0], other, named)
+
+
+@pytest.mark.parametrize(("who", "target", "other", "named"), ELSEWHERE_CASES)
+def test_when_the_database_catches_a_concurrent_membership_the_same_rule_holds(
+    cast, who, target, other, named, monkeypatch
+):
+    """The check found nothing (another request was faster); the unique constraint refused the save."""
+    number = id_number(f"race-{who}-{other}")
+    other, target = getattr(cast, other), getattr(cast, target)
+    services.member_add(union=other, data=member_data(number), by=staff_of(cast, other))
+    real = services._active_elsewhere
+    calls = []
+
+    def first_misses(hashes, union):
+        calls.append(union)
+        return {} if len(calls) == 1 else real(hashes, union)
+
+    monkeypatch.setattr(services, "_active_elsewhere", first_misses)
+    with pytest.raises(ValidationError) as exc:
+        services.member_add(union=target, data=member_data(number), by=getattr(cast, who))
+    assert len(calls) == 2
+    expect_elsewhere(field_errors(exc)["id_number"][0], other, named)
+
+
+def staff_of(cast, union: Union):
+    return {"330106": cast.xihu, "330110": cast.yuhang, "330212": cast.yinzhou}[union.county_id]
 
 
 def test_adding_the_same_person_twice_to_one_union_is_refused(cast):
@@ -459,7 +524,7 @@ def test_rejoin_is_refused_while_active_elsewhere(cast):
 
     with pytest.raises(ValidationError) as exc:
         services.member_add(union=cast.union_xihu, data=member_data(number), by=cast.xihu)
-    assert cast.union_yuhang.name in field_errors(exc)["id_number"][0]
+    assert field_errors(exc)["id_number"] == [ELSEWHERE]  # Yuhang's union is outside Xihu's scope
     assert Member.objects.get(pk=member.pk).left_on == dt.date(2024, 6, 30)
 
 
@@ -605,7 +670,7 @@ def test_leaving_before_joining_is_refused(cast, member):
     assert Member.objects.get(pk=member.pk).is_active
 
 
-def test_undoing_a_leave_while_active_elsewhere_names_the_other_union(cast):
+def test_undoing_a_leave_while_active_elsewhere_is_refused(cast):
     number = id_number("rita")
     member = services.member_add(union=cast.union_xihu, data=member_data(number), by=cast.xihu)
     services.member_update(member=member, data={"left_on": dt.date(2024, 6, 30)}, by=cast.xihu)
@@ -613,7 +678,7 @@ def test_undoing_a_leave_while_active_elsewhere_names_the_other_union(cast):
 
     with pytest.raises(ValidationError) as exc:
         services.member_update(member=member, data={"left_on": None}, by=cast.xihu)
-    assert cast.union_yinzhou.name in field_errors(exc)["left_on"][0]
+    assert field_errors(exc)["left_on"] == [ELSEWHERE]  # another city's union: not named to Xihu
     assert Member.objects.get(pk=member.pk).left_on == dt.date(2024, 6, 30)
 
 

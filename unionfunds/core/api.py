@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError
+from .identifiers import mask_personal_text
 
 MAX_PAGE_SIZE = 500
 
@@ -73,16 +74,30 @@ def validation_error_to_dict(error: DjangoValidationError) -> dict | list:
     return {"non_field_errors": [str(m) for m in error.messages]}
 
 
+def _masked(data):
+    """Refusals echo what was sent ("13912345678" is not a valid choice): the one mask over every string."""
+    if isinstance(data, str):
+        return mask_personal_text(data)
+    if isinstance(data, dict):
+        return {key: _masked(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_masked(value) for value in data]
+    return data
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status)
+        return Response(_masked(exc.as_dict()), status=exc.status)
     if isinstance(exc, DjangoValidationError):
-        return Response(validation_error_to_dict(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(_masked(validation_error_to_dict(exc)), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = _masked(response.data)
+    return response
 
 
 def not_found(request, exception=None):

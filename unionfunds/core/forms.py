@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from .dates import EARLIEST, LATEST, range_error
 from .errors import ApplicationError
 from .fields import DECIMAL_TEXT
+from .identifiers import mask_personal_text
 from .money import MONEY_MAX, MONEY_MAX_DIGITS, parse_money
 
 WHOLE_NUMBER_TEXT = re.compile(r"-?[0-9]+")
@@ -89,7 +90,8 @@ class MoneyField(forms.DecimalField):
 
 
 def call_service(form: forms.Form, fn: Callable[[], Any]) -> Any | None:
-    """Run ``fn``; on a refusal attach its message to ``form`` and return None."""
+    """Run ``fn``; on a refusal attach its message to ``form`` and return None. Refusals may echo what
+    was sent: every message goes through the one mask for ID and phone numbers."""
     try:
         return fn()
     except ValidationError as exc:
@@ -98,12 +100,13 @@ def call_service(form: forms.Form, fn: Callable[[], Any]) -> Any | None:
                 target = field if field in form.fields else None
                 for error in errors:
                     for message in error.messages:
+                        message = mask_personal_text(str(message))
                         form.add_error(target, message if target else f"{form_label(form, field)}{message}")
         else:
             for message in exc.messages:
-                form.add_error(None, message)
+                form.add_error(None, mask_personal_text(str(message)))
     except (ApplicationError, PermissionDenied) as exc:
-        form.add_error(None, str(getattr(exc, "detail", exc)))
+        form.add_error(None, mask_personal_text(str(getattr(exc, "detail", exc))))
     return None
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from urllib.parse import unquote_plus
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -126,3 +127,49 @@ def mask_phone(phone: str) -> str:
 def id_number_digest(number: str, key: str) -> str:
     """Keyed hash used to find the same person again without keeping the number (SPEC §2)."""
     return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
+
+
+# ID- and phone-number-like runs in free text. Bounded by digits only, so a number glued to letters
+# ("q=a330106199003071236") is found; a long hex token (a SHA-256 in an audit payload) is left whole.
+_PERSONAL = re.compile(
+    r"(?P<hex>(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z]))"
+    r"|(?P<id>(?<!\d)\d{17}[\dXx](?!\d))"
+    # As people type phones and validate_phone accepts them: 138-0013-8000, 138 0013 8000, +86 13800138000.
+    r"|(?P<spaced>(?<![\d+])(?:\+86[ -]?)?(1[3-9]\d)([ -]?)(\d{4})\5(\d{4})(?![\d-]))"
+    r"|(?P<phone>(?<!\d)1[3-9]\d{9}(?!\d))"
+)
+
+
+def _mask_match(match: re.Match) -> str:
+    if match.group("id"):
+        return mask_id_number(match.group("id").upper())
+    if match.group("spaced"):
+        return mask_phone("".join(match.group(4, 6, 7)))
+    if match.group("phone"):
+        return mask_phone(match.group("phone"))
+    return match.group(0)
+
+
+def mask_personal_text(text: str) -> str:
+    """``text`` with every ID-number-like and mobile-phone-like run masked (330106********1236,
+    138****5678). The one mask for user-supplied text that is echoed or kept for display: error
+    messages, stored file names, audit payloads, log lines.
+
+    Percent-encoded text (a URL in a log line, a file name a browser encoded) is also decoded,
+    ``+`` included, and masked as decoded when that reveals a number the encoded form hid
+    (``%E5%BC%A0%E4%B8%89330106199003071236``: the ``%89`` glues a digit to the number).
+    """
+    if not text:
+        return text
+    masked = _PERSONAL.sub(_mask_match, text)
+    if "%" in masked or "+" in masked:
+        decoded = masked
+        for _round in range(3):  # encoded twice or three times over, as proxies and logs sometimes do
+            once = unquote_plus(decoded)
+            if once == decoded:
+                break
+            decoded = once
+        revealed = _PERSONAL.sub(_mask_match, decoded)
+        if revealed != decoded:
+            return revealed
+    return masked

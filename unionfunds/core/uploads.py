@@ -4,11 +4,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .identifiers import mask_personal_text
+
 ALLOWED_UPLOADS = {
     b"%PDF-": "application/pdf",
     b"\x89PNG\r\n\x1a\n": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
 }
+
+
+def display_file_name(name: str) -> str:
+    """The name an uploaded file is kept and shown under: people name scans after whom they concern, so
+    ID- and phone-number-like parts are masked before it is stored (pages, exports, the audit trail)."""
+    return mask_personal_text(name or "")[:200]
 
 
 def sniff_upload(content: bytes) -> str | None:
