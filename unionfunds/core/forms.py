@@ -112,3 +112,14 @@ def call_service(form: forms.Form, fn: Callable[[], Any]) -> Any | None:
 
 def form_label(form: forms.Form, field: str) -> str:
     return "" if field in ("__all__", "non_field_errors") else _("%(field)s：") % {"field": field}
+
+
+def errors_to_messages(request, form: forms.Form) -> None:
+    """Every error of ``form`` as a page message, each field's under its label (for forms that redirect
+    back to the page they came from instead of showing themselves again)."""
+    from django.contrib import messages
+
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, _("%(label)s：%(error)s") % {"label": label, "error": error} if label else error)

@@ -1,7 +1,12 @@
 """What uploads the system accepts: the type is sniffed from the first bytes, never from the name."""
 
+import hashlib
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
 
 from .identifiers import mask_personal_text
@@ -50,3 +55,26 @@ def check_upload(content: bytes, *, field: str = "file") -> str:
     if content_type is None:
         raise ValidationError({field: _("只接受 PDF、PNG 或 JPEG 文件（按文件内容识别，而非扩展名）。")})
     return content_type
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """What a model keeps of an accepted upload beside the file itself."""
+
+    name: str  # the display name, personal numbers masked
+    content_type: str
+    size: int
+    sha256: str
+
+
+def store_upload(target: FieldFile, *, name: str, content: bytes, field: str = "file") -> StoredUpload:
+    """Check ``content`` (``check_upload``, naming ``field``) and put it into ``target`` (a model's FileField,
+    under an unguessable name from its ``upload_to``; the model itself is saved by the caller)."""
+    content_type = check_upload(content, field=field)
+    target.save("upload", ContentFile(content), save=False)
+    return StoredUpload(
+        name=display_file_name(name),
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
