@@ -4,12 +4,25 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from members.choices import RegionLevel
+from members.models import Region
 from unionfunds.core.filters import MAX_COUNT, MAX_SMALL
 from unionfunds.core.forms import DateField, IntegerField, MoneyField
 
 from .choices import ApplicationStatus, AttachmentKind, Category
 
 POSITIVE = {"min_value": Decimal("0.01")}
+
+
+def set_region_choices(form: forms.Form, regions: list[Region]) -> None:
+    """Fill the ``city`` and ``county`` filters from the regions of the user's scope; a filter with a single
+    choice (a city's own city, a county's own county) is dropped."""
+    for name, level in (("city", RegionLevel.CITY), ("county", RegionLevel.COUNTY)):
+        choices = [(r.code, r.name) for r in regions if r.level == level]
+        if len(choices) <= 1:
+            del form.fields[name]
+        else:
+            form.fields[name].choices = [("", _("全部")), *choices]
 
 
 class QueueFilterForm(forms.Form):
@@ -33,15 +46,8 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, programs, regions, org_forms, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["program"].choices = [(str(p.pk), str(p)) for p in programs]
-        cities = [r for r in regions if r.level == "city"]
-        counties = [r for r in regions if r.level == "county"]
-        self.fields["city"].choices = [("", _("全部"))] + [(c.code, c.name) for c in cities]
-        self.fields["county"].choices = [("", _("全部"))] + [(c.code, c.name) for c in counties]
+        set_region_choices(self, regions)
         self.fields["org_form"].choices = [("", _("全部")), *org_forms]
-        if len(cities) <= 1:
-            del self.fields["city"]
-        if len(counties) <= 1:
-            del self.fields["county"]
 
 
 class BudgetLinesField(forms.CharField):
@@ -182,12 +188,5 @@ class AllocationFilterForm(forms.Form):
     def __init__(self, *args, programs, regions, statuses, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["program"].choices = [("", _("全部"))] + [(str(p.pk), str(p)) for p in programs]
-        cities = [r for r in regions if r.level == "city"]
-        counties = [r for r in regions if r.level == "county"]
-        self.fields["city"].choices = [("", _("全部"))] + [(c.code, c.name) for c in cities]
-        self.fields["county"].choices = [("", _("全部"))] + [(c.code, c.name) for c in counties]
+        set_region_choices(self, regions)
         self.fields["status"].choices = [("", _("全部")), *statuses]
-        if len(cities) <= 1:
-            del self.fields["city"]
-        if len(counties) <= 1:
-            del self.fields["county"]

@@ -1,5 +1,12 @@
-"""API shapes of SPEC §5 for programs and applications. Type and shape only; rules are in services.py."""
+"""API shapes of programs, applications and allocations. Type and shape only; the rules are in the services."""
 
+import datetime as dt
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from members.choices import ParentLevel
@@ -7,7 +14,7 @@ from unionfunds.core.fields import DateField, IntegerField, MoneyField
 from unionfunds.core.filters import MAX_COUNT, MAX_ID, MAX_SMALL
 
 from .choices import ApplicationStatus, Category, FundingSource
-from .models import Application, Program
+from .models import Application, Disbursement, Expenditure, Program
 
 
 class FundingSourceSerializer(serializers.Serializer):
@@ -194,3 +201,112 @@ class BudgetSerializer(serializers.Serializer):
     target_count = serializers.IntegerField()
     remaining_slots = serializers.IntegerField()
     by_city = BudgetCitySerializer(many=True)
+
+
+# ---------------------------------------------------------------- allocations
+
+
+class FundingPartSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    amount = serializers.CharField()
+
+
+class CodeNameSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AllocationSchema(serializers.Serializer):
+    """Documentation of the row shape; rows are built by ``selectors.page_rows``."""
+
+    id = serializers.IntegerField()
+    program = serializers.IntegerField()
+    year = serializers.IntegerField()
+    union = inline_serializer(
+        "AllocationUnion",
+        {"id": serializers.IntegerField(), "name": serializers.CharField(), "credit_code": serializers.CharField()},
+    )
+    county = CodeNameSerializer()
+    city = CodeNameSerializer()
+    approved_amount = serializers.CharField()
+    disbursed_amount = serializers.CharField()
+    spent_amount = serializers.CharField()
+    utilization_rate = serializers.CharField()
+    funding = FundingPartSerializer(many=True)
+    status = serializers.CharField()
+    approved_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def allocation_summary_schema() -> serializers.Serializer:
+    """Documentation of ``GET /allocations/summary/``: one row per city, county or category."""
+    return inline_serializer(
+        "AllocationSummaryRow",
+        {
+            "key": serializers.CharField(),
+            "name": serializers.CharField(),
+            "allocated": serializers.CharField(),
+            "disbursed": serializers.CharField(allow_null=True),
+            "spent": serializers.CharField(),
+            "count": serializers.IntegerField(),
+        },
+        many=True,
+    )
+
+
+class DisbursementSerializer(serializers.Serializer):
+    amount = MoneyField()
+    paid_on = DateField()
+    voucher_no = serializers.CharField(max_length=50)
+    to = serializers.CharField(
+        max_length=6,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("下级总工会区划代码；留空表示直接拨付给工会"),
+    )
+
+
+class ExpenditureSerializer(serializers.Serializer):
+    spent_on = DateField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    amount = MoneyField()
+    description = serializers.CharField(max_length=300)
+    voucher_no = serializers.CharField(max_length=50)
+    beneficiaries = IntegerField(min_value=0, max_value=MAX_COUNT, required=False, default=0)
+    voucher_file = serializers.FileField(required=False)
+
+
+DISBURSEMENT_FIELDS = ["id", "amount", "paid_on", "voucher_no", "from_region_id", "to_region_id", "created_at"]
+EXPENDITURE_FIELDS = [
+    "id",
+    "spent_on",
+    "category",
+    "amount",
+    "description",
+    "voucher_no",
+    "beneficiaries",
+    "created_at",
+]
+
+
+def record_row(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """A tranche or an expenditure as the API shows it: money as a string, times local, dates ISO."""
+    out = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if name == "amount":
+            value = f"{value:.2f}"
+        elif isinstance(value, dt.datetime):
+            value = timezone.localtime(value).isoformat()
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def disbursement_data(tranche: Disbursement) -> dict[str, Any]:
+    return record_row(tranche, DISBURSEMENT_FIELDS)
+
+
+def expenditure_data(expenditure: Expenditure) -> dict[str, Any]:
+    return record_row(expenditure, EXPENDITURE_FIELDS)

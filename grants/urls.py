@@ -1,6 +1,12 @@
+import re
+
 from django.urls import path, re_path
 
 from . import views
+from .workflows import ACTIONS
+
+# One URL per action of the workflow tables.
+ACTION_PATTERN = "|".join(map(re.escape, ACTIONS))
 
 urlpatterns = [
     path("applications/", views.queue, name="application-queue"),
@@ -8,7 +14,7 @@ urlpatterns = [
     path("applications/<int:pk>/", views.application_detail, name="application-detail"),
     path("applications/<int:pk>/edit/", views.application_edit, name="application-edit"),
     re_path(
-        r"^applications/(?P<pk>\d+)/(?P<action>submit|recommend|review|approve|reject|return)/$",
+        rf"^applications/(?P<pk>\d+)/(?P<action>{ACTION_PATTERN})/$",
         views.application_action,
         name="application-action",
     ),

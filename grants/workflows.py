@@ -1,10 +1,12 @@
-"""The application workflow of SPEC §3 as data: (from, action, to, roles).
+"""The application workflow as data: (from, action, to, roles).
 
 Provincial programs follow the full chain county → city → province. A program run by a city or a
 county is decided by its owner: for a city program the city reviews and then decides; for a county
 program the county recommends and then decides (there is no one above it to review). The service also
 checks that the deciding user belongs to the program's owner region.
 """
+
+from django.utils.translation import gettext as _
 
 from members.choices import RegionLevel, Role
 from unionfunds.core.workflow import Workflow
@@ -67,6 +69,29 @@ COUNTY_PROGRAM = Workflow(
 BY_OWNER_LEVEL = {RegionLevel.PROVINCE: PROVINCIAL, RegionLevel.CITY: CITY_PROGRAM, RegionLevel.COUNTY: COUNTY_PROGRAM}
 DECISIONS = {"approve", "reject"}
 
+# Every action some program's workflow takes: what the pages' URLs and the API's endpoints accept.
+ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(a for workflow in BY_OWNER_LEVEL.values() for a in workflow.actions))
+
+# The steps a reviewer takes from the review queue (neither drafting nor sending back): after one, the page
+# goes back to the queue for the next application.
+QUEUE_ACTIONS = frozenset(
+    t.action
+    for workflow in BY_OWNER_LEVEL.values()
+    for t in workflow.transitions
+    if t.source != S.DRAFT and t.target != S.DRAFT
+)
+
 
 def workflow_for(program) -> Workflow:
     return BY_OWNER_LEVEL[program.owner.level]
+
+
+def waiting_for(program, status: str) -> str | None:
+    """Who acts next on an application of ``program`` in ``status``, read from its table (e.g. 市总工会)."""
+    roles = {
+        role
+        for t in workflow_for(program).transitions
+        if t.source == status and t.action != "return"
+        for role in t.roles
+    }
+    return _("或").join(str(Role(r).label) for r in sorted(roles)) if roles else None

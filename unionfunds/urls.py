@@ -6,7 +6,6 @@ from oauth2_provider.views import TokenView
 from rest_framework.routers import DefaultRouter
 
 from evaluation import api as evaluation_api
-from grants import allocation_api
 from grants import api as grants_api
 from members import account_views
 from members import api as members_api
@@ -22,7 +21,7 @@ router.register("unions", members_api.UnionViewSet, basename="union")
 router.register(r"unions/(?P<union_pk>\d+)/members", members_api.UnionMemberViewSet, basename="union-member")
 router.register("programs", grants_api.ProgramViewSet, basename="program")
 router.register("applications", grants_api.ApplicationViewSet, basename="application")
-router.register("allocations", allocation_api.AllocationViewSet, basename="allocation")
+router.register("allocations", grants_api.AllocationViewSet, basename="allocation")
 router.register("evaluation-rounds", evaluation_api.RoundViewSet, basename="evaluation-round")
 router.register("self-assessments", evaluation_api.AssessmentViewSet, basename="self-assessment")
 router.register("spot-checks", evaluation_api.SpotCheckViewSet, basename="spot-check")

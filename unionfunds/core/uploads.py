@@ -2,11 +2,13 @@
 
 import hashlib
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db.models.fields.files import FieldFile
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 
 from .identifiers import mask_personal_text
@@ -78,3 +80,12 @@ def store_upload(target: FieldFile, *, name: str, content: bytes, field: str = "
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
     )
+
+
+def download_response(stored: FieldFile, *, name: str, content_type: str) -> FileResponse:
+    """A stored upload sent back as a download under its display ``name`` (any script, RFC 5987), never shown
+    inline and never type-sniffed by the browser. The caller has checked that the user may read it."""
+    response = FileResponse(stored.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
