@@ -1,71 +1,46 @@
-"""REST endpoints of the evaluation app (SPEC §5). Scope from ``for_user``, writes through services."""
+"""REST endpoints of the evaluation app. Lists through ``selectors`` (scoped with ``for_user``), writes
+through ``services``; the actions on a self-assessment are those of its workflow table."""
 
-import django_filters
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from typing import Any
+
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from unionfunds.core.fields import DecimalField, IntegerField
-from unionfunds.core.filters import MAX_ID, MAX_SMALL, IdFilter
 from unionfunds.core.schema import RefusalSerializer
 
-from . import services
-from .choices import Answer, AssessmentStatus, Grade, JobStatus, ReportKind
-from .models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck
-
-SCORE = {"max_digits": 5, "decimal_places": 2}
-
-
-class WeightsSerializer(serializers.Serializer):
-    utilization = DecimalField(max_digits=4, decimal_places=3)
-    coverage = DecimalField(max_digits=4, decimal_places=3)
-    satisfaction = DecimalField(max_digits=4, decimal_places=3)
-
-
-class RoundSerializer(serializers.ModelSerializer):
-    program = IntegerField(source="program_id", min_value=1, max_value=MAX_ID)
-    weights = WeightsSerializer(required=False)
-    year = serializers.IntegerField(read_only=True)
-    coverage_target = DecimalField(max_digits=4, decimal_places=3, required=False)
-    min_responses = IntegerField(min_value=1, max_value=MAX_SMALL, required=False)
-
-    class Meta:
-        model = EvaluationRound
-        fields = ["id", "program", "year", "coverage_target", "min_responses", "weights", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["weights"] = {k: f"{v:.3f}" for k, v in instance.weights.items()}
-        return data
-
-
-class SurveyEntrySerializer(serializers.Serializer):
-    union = IntegerField(min_value=1, max_value=MAX_ID)
-    answer = serializers.ChoiceField(choices=Answer.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
-
-
-class SpotCheckRequestSerializer(serializers.Serializer):
-    count = IntegerField(min_value=1, max_value=MAX_SMALL, required=False)
-    ratio = DecimalField(max_digits=4, decimal_places=3, required=False)
-    seed = IntegerField(min_value=0, max_value=services.MAX_SEED, required=False)
-
-    def validate(self, attrs):
-        if ("count" in attrs) == ("ratio" in attrs):
-            raise serializers.ValidationError({"count": str(services.COUNT_OR_RATIO)})
-        return attrs
+from . import selectors, services
+from .choices import JobStatus
+from .filters import AssessmentFilter, SpotCheckFilter
+from .models import SelfAssessment
+from .serializers import (
+    ASSESSMENT_ACTION_SERIALIZERS,
+    AssessmentSerializer,
+    ReportJobSerializer,
+    ReportRequestSerializer,
+    RoundSerializer,
+    SpotCheckRequestSerializer,
+    SpotCheckSerializer,
+    SurveyEntrySerializer,
+    VerifySerializer,
+)
+from .workflows import ASSESSMENT_WORKFLOW
 
 
 class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = RoundSerializer
 
     def get_queryset(self):
-        return EvaluationRound.objects.for_user(self.request.user).select_related("program").order_by("-id")
+        return selectors.rounds(self.request.user)
 
     def create(self, request, *args, **kwargs):
         body = RoundSerializer(data=request.data)
@@ -101,7 +76,6 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         body = SpotCheckRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         draw = services.spot_check_draw(round_=round_, by=request.user, **body.validated_data)
-        checks = SpotCheck.objects.filter(draw=draw).select_related("assessment__county__parent")
         return Response(
             {
                 "id": draw.pk,
@@ -110,186 +84,44 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
                 "count": draw.count,
                 "counties": [
                     {"spot_check": c.pk, "code": c.assessment.county_id, "name": c.assessment.county.name}
-                    for c in checks
+                    for c in selectors.draw_checks(draw)
                 ],
             },
             status=status.HTTP_201_CREATED,
         )
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
-    round = serializers.IntegerField(source="round_id")
-    county = serializers.CharField(source="county_id")
-    county_name = serializers.CharField(source="county.name")
-    city = serializers.CharField(source="county.parent_id")
-    # Blank until the figures are computed; read-only model fields lose allow_blank, so the schema
-    # would not admit "" without these declarations.
-    grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
-    final_grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True, read_only=True)
-
-    class Meta:
-        model = SelfAssessment
-        fields = [
-            "id",
-            "round",
-            "county",
-            "county_name",
-            "city",
-            "status",
-            "utilization_rate",
-            "coverage_rate",
-            "satisfaction",
-            "score_utilization",
-            "score_coverage",
-            "score_satisfaction",
-            "total_score",
-            "grade",
-            "reviewed_score",
-            "final_score",
-            "final_grade",
-            "flags",
-            "adjustments",
-            "narrative",
-            "submitted_at",
-            "approved_at",
-        ]
-        read_only_fields = fields
-
-
-class AssessmentFilter(django_filters.FilterSet):
-    round = IdFilter(field_name="round_id")
-    county = django_filters.CharFilter(field_name="county_id")
-    city = django_filters.CharFilter(field_name="county__parent_id")
-    status = django_filters.ChoiceFilter(choices=AssessmentStatus.choices)
-
-    class Meta:
-        model = SelfAssessment
-        fields = ["round", "county", "city", "status"]
-
-
-class AdjustmentSerializer(serializers.Serializer):
-    score = DecimalField(**SCORE, min_value=0, max_value=100)
-    reason = serializers.CharField(max_length=500)
-
-
-class ApproveSerializer(serializers.Serializer):
-    adjustments = serializers.DictField(child=AdjustmentSerializer(), required=False)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-
-class SubmitSerializer(serializers.Serializer):
-    narrative = serializers.CharField(max_length=20000, allow_blank=True, required=False, default="")
-
-
-class AssessmentCommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
-
-
+# Self-assessments; one POST action per action of ``ASSESSMENT_WORKFLOW``, added below the class. (A comment,
+# not a docstring: the schema would publish a docstring as the description of every operation.)
 class AssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AssessmentSerializer
     filterset_class = AssessmentFilter
 
     def get_queryset(self):
-        return (
-            SelfAssessment.objects.for_user(self.request.user)
-            .select_related("county")
-            .order_by("round_id", "county_id")
-        )
+        return selectors.assessments(self.request.user)
 
-    def _read(self, assessment):
+    def _read(self, assessment: SelfAssessment) -> dict[str, Any]:
         return AssessmentSerializer(self.get_queryset().get(pk=assessment.pk)).data
 
-    @extend_schema(request=SubmitSerializer, responses=AssessmentSerializer)
-    @action(detail=True, methods=["post"])
-    def submit(self, request, pk=None):
-        body = SubmitSerializer(data=request.data)
+
+def _assessment_action(name: str) -> Callable[..., Response]:
+    """The POST ``/self-assessments/{id}/<name>/`` of one workflow action: its body, its service."""
+    body_class = ASSESSMENT_ACTION_SERIALIZERS[name]
+    service = services.ASSESSMENT_SERVICES[name]
+
+    def view(self: AssessmentViewSet, request: Request, pk: str | None = None) -> Response:
+        body = body_class(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(
-            self._read(
-                services.assessment_submit(
-                    assessment=self.get_object(), narrative=body.validated_data["narrative"], by=request.user
-                )
-            )
-        )
+        return Response(self._read(service(assessment=self.get_object(), by=request.user, **body.validated_data)))
 
-    @extend_schema(request=ApproveSerializer, responses=AssessmentSerializer)
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        body = ApproveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return Response(
-            self._read(
-                services.assessment_approve(
-                    assessment=self.get_object(),
-                    by=request.user,
-                    adjustments=body.validated_data.get("adjustments"),
-                    comment=body.validated_data["comment"],
-                )
-            )
-        )
-
-    @extend_schema(request=AssessmentCommentSerializer, responses=AssessmentSerializer)
-    @action(detail=True, methods=["post"], url_path="return")
-    def return_(self, request, pk=None):
-        body = AssessmentCommentSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return Response(
-            self._read(
-                services.assessment_return(
-                    assessment=self.get_object(), by=request.user, comment=body.validated_data["comment"]
-                )
-            )
-        )
+    view.__name__ = f"{name}_" if keyword.iskeyword(name) else name
+    view = action(detail=True, methods=["post"], url_path=name)(view)
+    return extend_schema(request=body_class, responses=AssessmentSerializer)(view)
 
 
-class SpotCheckSerializer(serializers.ModelSerializer):
-    round = serializers.IntegerField(source="draw.round_id")
-    seed = serializers.IntegerField(source="draw.seed")
-    assessment = serializers.IntegerField(source="assessment_id")
-    county = serializers.CharField(source="assessment.county_id")
-    county_name = serializers.CharField(source="assessment.county.name")
-    reviewed_score = serializers.DecimalField(source="assessment.reviewed_score", **SCORE)
-
-    class Meta:
-        model = SpotCheck
-        fields = [
-            "id",
-            "round",
-            "seed",
-            "assessment",
-            "county",
-            "county_name",
-            "status",
-            "reviewed_score",
-            "verified_utilization",
-            "verified_coverage",
-            "verified_satisfaction",
-            "verified_score",
-            "difference",
-            "flagged",
-            "findings",
-            "verified_at",
-        ]
-        read_only_fields = fields
-
-
-class VerifiedScoresSerializer(serializers.Serializer):
-    utilization = DecimalField(**SCORE, min_value=0, max_value=100)
-    coverage = DecimalField(**SCORE, min_value=0, max_value=100)
-    satisfaction = DecimalField(**SCORE, min_value=0, max_value=100)
-
-
-class VerifySerializer(serializers.Serializer):
-    scores = VerifiedScoresSerializer()
-    findings = serializers.CharField(max_length=5000)
-
-
-class SpotCheckFilter(django_filters.FilterSet):
-    round = IdFilter(field_name="draw__round_id")
-
-    class Meta:
-        model = SpotCheck
-        fields = ["round"]
+for _name in ASSESSMENT_WORKFLOW.actions:
+    _view = _assessment_action(_name)
+    setattr(AssessmentViewSet, _view.__name__, _view)
 
 
 class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -297,8 +129,7 @@ class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_class = SpotCheckFilter
 
     def get_queryset(self):
-        queryset = SpotCheck.objects.for_user(self.request.user).select_related("draw", "assessment__county")
-        return queryset.order_by("-draw__drawn_at", "assessment__county_id")
+        return selectors.spot_checks(self.request.user)
 
     @extend_schema(request=VerifySerializer, responses=SpotCheckSerializer)
     @action(detail=True, methods=["post"])
@@ -314,50 +145,11 @@ class SpotCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(SpotCheckSerializer(self.get_queryset().get(pk=check.pk)).data)
 
 
-class ReportJobSerializer(serializers.ModelSerializer):
-    round = serializers.IntegerField(source="round_id")
-    region = serializers.CharField(source="region_id")
-    error = serializers.SerializerMethodField()
-    version = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ReportJob
-        fields = [
-            "id",
-            "kind",
-            "round",
-            "region",
-            "status",
-            "progress",
-            "error",
-            "requested_at",
-            "finished_at",
-            "version",
-        ]
-        read_only_fields = fields
-
-    def get_error(self, job) -> str:
-        # Our own failures are stored as source text (a catalogue entry); a worker's exception text is not.
-        return _(job.error) if job.error else ""
-
-    def get_version(self, job) -> dict | None:
-        version = getattr(job, "version", None) if job.status == JobStatus.DONE else None
-        if version is None:
-            return None
-        return {"number": version.number, "sha256": version.sha256, "size": version.size, "pages": version.pages}
-
-
-class ReportRequestSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=ReportKind.choices)
-    round = IntegerField(min_value=1, max_value=MAX_ID)
-    region = serializers.CharField(max_length=6)
-
-
 class ReportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ReportJobSerializer
 
     def get_queryset(self):
-        return ReportJob.objects.for_user(self.request.user).select_related("version").order_by("-id")
+        return selectors.report_jobs(self.request.user)
 
     @extend_schema(
         request=ReportRequestSerializer,

@@ -1,7 +1,11 @@
+"""The evaluation app's choices: survey answers, states of assessments, spot-checks and report jobs, grades."""
+
 from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from members.choices import RegionLevel
 
 
 class Answer(models.TextChoices):
@@ -63,3 +67,11 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", _("生成中")
     DONE = "done", _("已完成")
     FAILED = "failed", _("失败")
+
+
+# The level of region each report covers: a county's self-evaluation, a city's review, the province's.
+REPORT_LEVEL = {
+    ReportKind.COUNTY: RegionLevel.COUNTY,
+    ReportKind.CITY: RegionLevel.CITY,
+    ReportKind.PROVINCE: RegionLevel.PROVINCE,
+}

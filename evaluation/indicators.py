@@ -1,4 +1,4 @@
-"""The three indicators of SPEC §4, computed from recorded data only, for a county, a city or the province.
+"""The three indicators of the evaluation, computed from recorded data only, for a county, a city or the province.
 
 - U (资金使用率) = Σ spent ÷ Σ allocated over the allocations of the round's program in the area;
   score_U = 100 × min(1, U).
@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import get_args, get_type_hints
 
 from django.db.models import Count, Sum
 from django.utils.translation import gettext_lazy as _
@@ -91,17 +92,8 @@ class Figures:
     @classmethod
     def from_json(cls, data: dict) -> Figures:
         """The inverse of ``as_json``: the snapshot frozen at submit, as figures again."""
-        decimals = {
-            "utilization_rate",
-            "coverage_rate",
-            "satisfaction",
-            "score_utilization",
-            "score_coverage",
-            "score_satisfaction",
-            "total_score",
-            "allocated",
-            "spent",
-        }
+        hints = get_type_hints(cls)
+        decimals = {name for name in cls.__dataclass_fields__ if Decimal in (hints[name], *get_args(hints[name]))}
         values = {
             key: Decimal(value) if key in decimals and value is not None else value
             for key, value in data.items()

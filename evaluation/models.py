@@ -1,4 +1,4 @@
-"""Three-tier performance evaluation (SPEC §4): rounds, survey answers, county self-assessments,
+"""Three-tier performance evaluation: rounds, survey answers, county self-assessments,
 province spot-checks and the PDF report jobs."""
 
 import secrets
@@ -13,12 +13,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from grants.models import Program
+from members.choices import Role
 from members.models import Region, Union
 from members.scope import region_scope_q, scope_q
 from unionfunds.core import clock
 from unionfunds.core.models import WorkflowStep
 
 from .choices import Answer, AssessmentStatus, Grade, JobStatus, ReportKind, ResponseSource, SpotCheckStatus
+from .workflows import ACTION_LABELS
 
 RATE = {"max_digits": 7, "decimal_places": 4}
 SCORE = {"max_digits": 5, "decimal_places": 2}
@@ -102,7 +104,7 @@ class SurveyResponseQuerySet(models.QuerySet):
 
 
 class SurveyResponse(models.Model):
-    """One member's five-level answer (SPEC §4), from the public page, a paper form or an import."""
+    """One member's five-level answer, from the public page, a paper form or an import."""
 
     round = models.ForeignKey(EvaluationRound, on_delete=models.PROTECT, related_name="responses")
     union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="+")
@@ -133,7 +135,7 @@ class SurveyResponse(models.Model):
 
 def _federation_q(user, *, path: str):
     """Evaluation is the federations' business: a union officer sees none of it (the survey page is public)."""
-    if getattr(user, "role", "") == "union_officer":
+    if getattr(user, "role", "") == Role.UNION_OFFICER:
         return Q(pk__in=[])
     return region_scope_q(user, path=path)
 
@@ -188,6 +190,14 @@ class SelfAssessment(models.Model):
     def __str__(self) -> str:
         return f"{self.county.name} · {self.round}"
 
+    def scores(self) -> dict[str, Decimal | None]:
+        """The three indicator scores frozen at submit, by indicator."""
+        return {
+            "utilization": self.score_utilization,
+            "coverage": self.score_coverage,
+            "satisfaction": self.score_satisfaction,
+        }
+
 
 class AssessmentTransition(WorkflowStep):
     """One step of a self-assessment's history."""
@@ -199,8 +209,6 @@ class AssessmentTransition(WorkflowStep):
 
     @property
     def action_label(self) -> str:
-        from .workflows import ACTION_LABELS
-
         return ACTION_LABELS.get(self.action, self.action)
 
     @property

@@ -1,9 +1,12 @@
-"""The three PDF reports of SPEC §4, rendered with WeasyPrint from Django templates.
+"""The three PDF reports (county self-evaluation, city review, the province's comprehensive report): what
+goes into them, their rendering with WeasyPrint from Django templates, and running one report job.
 
 ``render_pdf(html)`` is the one function that touches WeasyPrint (bytes in, bytes out, testable without
-Celery). ``report_context`` gathers the figures; ``generate`` runs a job start to finish and is
-idempotent: a job already done is left alone, a job whose earlier attempt died restarts cleanly, and
-each finished job stores exactly one version.
+Celery). ``report_context`` gathers the figures (reads through ``selectors`` and ``indicators``);
+``generate`` runs a job start to finish and is idempotent: a job already done is left alone, a job whose
+earlier attempt died restarts cleanly, and each finished job stores exactly one version. ``fail`` marks a
+job that will not finish. The worker's task (``tasks``) calls these; this module imports neither the
+services nor the tasks, so imports point one way: services → tasks → reports → selectors.
 """
 
 from __future__ import annotations
@@ -16,18 +19,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from grants.models import Allocation
 from unionfunds.core import charts, clock
 from unionfunds.core.money import format_rate, to_chinese_capital
 
-from . import indicators
-from .choices import AssessmentStatus, Indicator, JobStatus, ReportKind, SpotCheckStatus
-from .models import CitySummary, ReportJob, ReportVersion, SelfAssessment, SpotCheck, SurveyResponse
-from .services import counties_under
+from . import indicators, selectors
+from .choices import AssessmentStatus, Grade, Indicator, JobStatus, ReportKind
+from .models import EvaluationRound, ReportJob, ReportVersion
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,9 @@ def adjustment_rows(adjustments: dict) -> list[dict]:
     ]
 
 
-def _assessment_rows(round_, counties: list[str]) -> list[dict]:
+def _assessment_rows(round_: EvaluationRound, counties: list[str]) -> list[dict]:
     """One row per county: frozen figures when submitted, live ones otherwise (marked as such)."""
-    assessments = {
-        a.county_id: a
-        for a in SelfAssessment.objects.filter(round=round_, county_id__in=counties).select_related("county__parent")
-    }
+    assessments = selectors.area_assessments(round_, counties)
     drafts = [code for code, a in assessments.items() if a.status == AssessmentStatus.DRAFT]
     live_figures = indicators.compute_areas(round_, {code: [code] for code in drafts})
     rows = []
@@ -72,12 +69,7 @@ def _assessment_rows(round_, counties: list[str]) -> list[dict]:
             scores, total, frozen = live.scores(), live.total_score, False
             rates = (live.utilization_rate, live.coverage_rate, live.satisfaction)
         else:
-            scores = {
-                "utilization": a.score_utilization,
-                "coverage": a.score_coverage,
-                "satisfaction": a.score_satisfaction,
-            }
-            total, frozen = a.total_score, True
+            scores, total, frozen = a.scores(), a.total_score, True
             rates = (a.utilization_rate, a.coverage_rate, a.satisfaction)
         final = a.final_score if a.final_score is not None else total
         rows.append(
@@ -100,19 +92,11 @@ def _assessment_rows(round_, counties: list[str]) -> list[dict]:
     return rows
 
 
-def _subsidised(round_, counties: list[str]) -> list[dict]:
-    answers = dict(
-        SurveyResponse.objects.filter(round=round_, union__county_id__in=counties)
-        .values("union_id")
-        .annotate(n=Count("id"))
-        .values_list("union_id", "n")
-    )
+def _subsidised(round_: EvaluationRound, counties: list[str]) -> list[dict]:
+    """The area's subsidised unions with their utilisation and their number of survey answers."""
+    answers = selectors.answer_counts(round_, union__county_id__in=counties)
     rows = []
-    for a in (
-        Allocation.objects.filter(program_id=round_.program_id, county_id__in=counties)
-        .select_related("union", "county", "city")
-        .order_by("city_id", "county_id", "union__name")
-    ):
+    for a in selectors.subsidised_allocations(round_, counties):
         rows.append(
             {
                 "allocation": a,
@@ -124,12 +108,13 @@ def _subsidised(round_, counties: list[str]) -> list[dict]:
 
 
 def report_context(job: ReportJob) -> dict:
+    """Everything the job's template shows (the worker renders it with the job's round and region loaded)."""
     round_ = job.round
     region = job.region
-    counties = counties_under(region)
+    counties = selectors.counties_under(region)
     assessment = None
     if job.kind == ReportKind.COUNTY:
-        assessment = SelfAssessment.objects.filter(round=round_, county=region).first()
+        assessment = selectors.county_assessment(round_, region)
     if assessment is not None and assessment.status != AssessmentStatus.DRAFT and assessment.figures:
         # Submitted: the report shows the figures frozen at submit (as it says), not today's.
         figures = indicators.Figures.from_json(assessment.figures)
@@ -162,7 +147,7 @@ def report_context(job: ReportJob) -> dict:
     elif job.kind == ReportKind.CITY:
         rows = _assessment_rows(round_, counties)
         context["rows"] = rows
-        context["summary"] = CitySummary.objects.filter(round=round_, city=region).first()
+        context["summary"] = selectors.city_summary(round_, region)
         context["unions"] = _subsidised(round_, counties)
         context["chart"] = charts.bar_chart(
             [r["county"].name for r in rows],
@@ -173,12 +158,8 @@ def report_context(job: ReportJob) -> dict:
     else:
         city_rows = indicators.city_figures(round_, region)
         county_rows = sorted(_assessment_rows(round_, counties), key=lambda r: r["final"] or Decimal(0), reverse=True)
-        checks = list(
-            SpotCheck.objects.filter(draw__round=round_)
-            .exclude(status=SpotCheckStatus.PENDING)
-            .select_related("assessment__county__parent", "draw")
-        )
-        bands = {"优": 0, "良": 0, "中": 0, "差": 0}
+        checks = selectors.finished_spot_checks(round_)
+        bands = dict.fromkeys(Grade.values, 0)
         for r in county_rows:
             if r["grade"]:
                 bands[r["grade"]] += 1
@@ -260,6 +241,7 @@ def generate(job_id: int) -> ReportJob | None:
 
 
 def fail(job_id: int, error: str) -> None:
+    """Mark a job that will not finish (its last attempt failed, or it could not be queued) with why."""
     ReportJob.objects.filter(pk=job_id).exclude(status=JobStatus.DONE).update(
         status=JobStatus.FAILED, error=error[:2000], finished_at=clock.now()
     )

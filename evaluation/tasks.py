@@ -1,4 +1,6 @@
-"""Celery tasks: thin, take an id, call a service, safe to run twice."""
+"""Celery tasks: thin, take an id, safe to run twice. The services enqueue (``enqueue_report``) once their
+transaction commits; the task runs the job through ``reports``, which imports neither this module nor the
+services: imports point one way (services → tasks → reports)."""
 
 import logging
 

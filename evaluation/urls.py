@@ -1,6 +1,12 @@
+import re
+
 from django.urls import path, re_path
 
 from . import views
+from .workflows import ASSESSMENT_WORKFLOW
+
+# The actions an assessment's page may post: those of the workflow table.
+ASSESSMENT_ACTIONS = "|".join(re.escape(action) for action in ASSESSMENT_WORKFLOW.actions)
 
 urlpatterns = [
     path("evaluation/", views.overview, name="evaluation"),
@@ -14,7 +20,7 @@ urlpatterns = [
     path("evaluation/rounds/<int:pk>/surveys/<int:union_pk>/invite/", views.survey_invite, name="survey-invite"),
     path("evaluation/assessments/<int:pk>/", views.assessment_detail, name="assessment-detail"),
     re_path(
-        r"^evaluation/assessments/(?P<pk>\d+)/(?P<action>submit|approve|return)/$",
+        rf"^evaluation/assessments/(?P<pk>\d+)/(?P<action>{ASSESSMENT_ACTIONS})/$",
         views.assessment_action,
         name="assessment-action",
     ),

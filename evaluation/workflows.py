@@ -1,4 +1,4 @@
-"""The self-assessment workflow of SPEC §4 as data.
+"""The self-assessment workflow as data.
 
 The county submits (figures frozen); the city approves (optionally adjusting scores) or returns it;
 the province may send an approved assessment back down after a spot-check.

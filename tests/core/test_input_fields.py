@@ -164,7 +164,7 @@ def _serializer_inputs():
 
 
 def _form_inputs():
-    from evaluation.views import PaperForm  # adds one count field per answer level in __init__
+    from evaluation.forms import PaperForm  # adds one count field per answer level in __init__
 
     for cls in _ours(django_forms.BaseForm):
         fields = PaperForm(unions=[]).fields if cls is PaperForm else cls.base_fields

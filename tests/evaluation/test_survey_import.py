@@ -102,7 +102,7 @@ def reader_must_not_run(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the file was read before the role was checked")
 
-    monkeypatch.setattr(services, "read_table", refuse)
+    monkeypatch.setattr(services.surveys, "read_table", refuse)
 
 
 @pytest.mark.parametrize("user", ["auditor", "province", "hangzhou", "city_auditor"])
