@@ -5,19 +5,22 @@ Hangzhou city staff, Xihu county staff (杭州市西湖区), Yuhang county staff
 city), Ningbo city staff and Yinzhou county staff (another city), and the officer of a Xihu union.
 """
 
+import datetime as dt
 import os
-from dataclasses import dataclass
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from members.choices import Role
-from members.models import Region, Union, User
+from evaluation import services as evaluation_services
+from evaluation.models import EvaluationRound
+from grants.models import Program
+from members.models import Region
 from members.services import regions_load
+from unionfunds.core import clock
 
-from .factories import UnionFactory
+from .factories import Cast, add_members, build_cast, make_program
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,75 +47,28 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def regions(db):
-    if Region.objects.count() != 102:  # 1 province + 11 cities + 90 counties
+@pytest.fixture(scope="session")
+def _region_rows(django_db_setup, django_db_blocker) -> list[dict]:
+    """The regions as ``regions_load`` writes them, read once in a transaction that is rolled back."""
+    with django_db_blocker.unblock(), transaction.atomic():
         regions_load()
+        rows = list(
+            Region.objects.order_by("level", "code").values("code", "name", "level", "parent_id", "federation_name")
+        )
+        transaction.set_rollback(True)
+    return sorted(rows, key=lambda r: ({"province": 0, "city": 1, "county": 2}[r["level"]], r["code"]))
 
 
-def make_user(username: str, role: str, *, region: str | None = None, union: Union | None = None) -> User:
-    user = User(username=username, role=role, region_id=region, union=union)
-    user.set_password("Test-pass-2026")
-    user.save()
-    return user
-
-
-@dataclass
-class Cast:
-    province: User
-    auditor: User
-    hangzhou: User
-    xihu: User
-    yuhang: User
-    ningbo: User
-    yinzhou: User
-    officer: User
-    city_auditor: User
-    union_xihu: Union
-    union_xihu_other: Union
-    union_yuhang: Union
-    union_yinzhou: Union
-
-    def users(self) -> dict[str, User]:
-        return {
-            "province": self.province,
-            "auditor": self.auditor,
-            "hangzhou": self.hangzhou,
-            "xihu": self.xihu,
-            "yuhang": self.yuhang,
-            "ningbo": self.ningbo,
-            "yinzhou": self.yinzhou,
-            "officer": self.officer,
-            "city_auditor": self.city_auditor,
-        }
+@pytest.fixture
+def regions(db, _region_rows):
+    """The real 102 regions, read once per session and written in one INSERT per test that needs them."""
+    if not Region.objects.exists():
+        Region.objects.bulk_create(Region(**row) for row in _region_rows)
 
 
 @pytest.fixture
 def cast(regions) -> Cast:
     return build_cast()
-
-
-def build_cast() -> Cast:
-    """The cast itself (the regions must be loaded); also used by fixtures of wider scope."""
-    union_xihu = UnionFactory(name="西溪街道新就业形态联合工会", county_id="330106")
-    union_xihu_other = UnionFactory(name="西湖区快递行业工会联合会", county_id="330106")
-    union_yuhang = UnionFactory(name="余杭区外卖配送员工会联合会", county_id="330110")
-    union_yinzhou = UnionFactory(name="鄞州区快递物流行业工会联合会", county_id="330212")
-    return Cast(
-        province=make_user("t_province", Role.PROVINCE_STAFF, region="330000"),
-        auditor=make_user("t_auditor", Role.AUDITOR, region="330000"),
-        hangzhou=make_user("t_hangzhou", Role.CITY_STAFF, region="330100"),
-        xihu=make_user("t_xihu", Role.COUNTY_STAFF, region="330106"),
-        yuhang=make_user("t_yuhang", Role.COUNTY_STAFF, region="330110"),
-        ningbo=make_user("t_ningbo", Role.CITY_STAFF, region="330200"),
-        yinzhou=make_user("t_yinzhou", Role.COUNTY_STAFF, region="330212"),
-        officer=make_user("t_officer", Role.UNION_OFFICER, union=union_xihu),
-        city_auditor=make_user("t_city_auditor", Role.AUDITOR, region="330100"),
-        union_xihu=union_xihu,
-        union_xihu_other=union_xihu_other,
-        union_yuhang=union_yuhang,
-        union_yinzhou=union_yinzhou,
-    )
 
 
 @pytest.fixture
@@ -131,3 +87,39 @@ def api():
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def program(cast) -> Program:
+    """The provincial program of this year (2022 figures, window open today), created by the cast's
+    province staff."""
+    return make_program(cast.province, name="新业态基层工会专项经费（测试）")
+
+
+@pytest.fixture
+def program_2022(cast) -> Program:
+    """The 2022 provincial program as the seed describes it, entered on its own dates (clock.travel):
+    window 2022-07-01 to 2022-09-30, quotas for Hangzhou (40) and Ningbo (35)."""
+    with clock.travel(dt.datetime(2022, 6, 20, 9)):
+        return make_program(
+            cast.province,
+            name="2022年度新业态基层工会专项经费",
+            year=2022,
+            opens_on=dt.date(2022, 7, 1),
+            closes_on=dt.date(2022, 9, 30),
+            city_quotas={"330100": 40, "330200": 35},
+        )
+
+
+@pytest.fixture
+def stocked(cast):
+    """The cast's four unions with 150 active members each, so they pass every rule."""
+    for union in (cast.union_xihu, cast.union_xihu_other, cast.union_yuhang, cast.union_yinzhou):
+        add_members(union, 150)
+    return cast
+
+
+@pytest.fixture
+def bare_round(cast, program) -> EvaluationRound:
+    """A round of the cast's program with nothing recorded yet (cheap: for rules that need no figures)."""
+    return evaluation_services.round_create(program=program, by=cast.province)

@@ -72,10 +72,19 @@ from members import services as members_services
 from members.choices import Role
 from members.models import ApiClient, Member, Union, User
 from members.services import regions_load
-from tests.conftest import Cast, build_cast, make_user
-from tests.factories import lockout
-from tests.grants.allocation_helpers import PDF, approve, disburse
-from tests.grants.conftest import add_members, make_application, make_program, staff
+from tests.factories import (
+    PDF,
+    Cast,
+    add_members,
+    approve,
+    build_cast,
+    disburse,
+    lockout,
+    make_application,
+    make_program,
+    make_user,
+    staff,
+)
 from tests.otp_helpers import give_device, next_code
 from unionfunds.core import clock, otp
 from unionfunds.core.models import AuditEvent

@@ -3,7 +3,7 @@
 import pytest
 
 from grants.models import Allocation
-from tests.grants.conftest import add_members, make_application, make_program
+from tests.factories import add_members, make_application, make_program
 
 pytestmark = pytest.mark.browser
 

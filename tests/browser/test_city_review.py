@@ -4,7 +4,7 @@ import pytest
 
 from evaluation import services as evaluation
 from evaluation.models import SelfAssessment
-from tests.grants.conftest import add_members, make_application, make_program
+from tests.factories import add_members, make_application, make_program
 
 pytestmark = pytest.mark.browser
 

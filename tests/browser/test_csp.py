@@ -10,8 +10,7 @@ from django.urls import reverse
 from evaluation import services as evaluation_services
 from evaluation.models import SelfAssessment
 from members.models import User
-from tests.grants.allocation_helpers import approve, disburse, spend
-from tests.grants.conftest import add_members, make_application, make_program
+from tests.factories import add_members, approve, disburse, make_application, make_program, spend
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 

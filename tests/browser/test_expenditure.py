@@ -7,8 +7,7 @@ from playwright.sync_api import expect
 from grants.choices import ApplicationStatus
 from grants.models import Allocation, Expenditure
 from members.choices import Role
-from tests.conftest import make_user
-from tests.grants.conftest import eligible_union, make_application, make_program, staff
+from tests.factories import eligible_union, make_application, make_program, make_user, staff
 from unionfunds.core import clock
 
 pytestmark = [

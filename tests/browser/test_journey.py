@@ -42,10 +42,7 @@ from grants.models import Allocation, Application
 from members import fakes
 from members.choices import Role, UnionStatus
 from members.models import Union, User
-from tests.conftest import make_user
-from tests.factories import UnionFactory
-from tests.grants.allocation_helpers import approve, disburse, spend
-from tests.grants.conftest import add_members, make_program
+from tests.factories import UnionFactory, add_members, approve, disburse, make_program, make_user, spend
 from tests.otp_helpers import next_code
 from unionfunds.celery import app as celery_app
 from unionfunds.core import clock

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from members.choices import Role
 from members.models import ApiClient, User
-from tests.conftest import make_user
+from tests.factories import make_user
 from tests.otp_helpers import code_at, give_device, next_code, step_now
 
 pytestmark = [

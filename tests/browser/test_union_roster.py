@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 from members import fakes
 from members.choices import Role, UnionStatus
 from members.models import Member, Union
-from tests.conftest import make_user
-from tests.factories import MemberFactory, UnionFactory
+from tests.factories import MemberFactory, UnionFactory, make_user
 
 pytestmark = [
     pytest.mark.browser,

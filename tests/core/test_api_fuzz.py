@@ -42,11 +42,17 @@ from members import fakes
 from members.choices import Role, UnionStatus
 from members.models import Member, Union
 from members.services import regions_load
-from tests.conftest import make_user
-from tests.evaluation.conftest import allocate, answers
-from tests.factories import MemberFactory
-from tests.grants.allocation_helpers import approve
-from tests.grants.conftest import eligible_union, make_application, make_program, staff
+from tests.factories import (
+    MemberFactory,
+    allocate,
+    answers,
+    approve,
+    eligible_union,
+    make_application,
+    make_program,
+    make_user,
+    staff,
+)
 from unionfunds.core.feed import Position, encode_cursor
 
 # Random examples per operation after the coverage phase, and which boundary values that phase sends.

@@ -10,8 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from evaluation import services as evaluation_services
-from tests.grants.allocation_helpers import approve
-from tests.grants.conftest import add_members, make_program
+from tests.factories import add_members, approve, make_program
 
 POLICY = {
     "default-src": "'self'",

@@ -29,10 +29,17 @@ from evaluation import services as evaluation_services
 from evaluation.models import SpotCheckDraw
 from grants.models import CityQuota, Expenditure, Program
 from members.models import Member, Union, User
-from tests.evaluation.conftest import approve_assessment, submit
-from tests.factories import MemberFactory
-from tests.grants.allocation_helpers import approve, disburse
-from tests.grants.conftest import eligible_union, make_application, make_program, program_data
+from tests.factories import (
+    MemberFactory,
+    approve,
+    approve_assessment,
+    disburse,
+    eligible_union,
+    make_application,
+    make_program,
+    program_data,
+    submit,
+)
 from unionfunds.core import clock
 from unionfunds.core.auth import USERNAME_MAX_LENGTH, LoginForm, axes_username
 

@@ -22,7 +22,7 @@ from django.urls import reverse
 from grants.choices import ApplicationStatus
 from grants.models import Program
 from members.models import Region, Union
-from tests.grants.conftest import add_members, make_application, make_program
+from tests.factories import add_members, make_application, make_program
 
 LOCALE = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
 PO = LOCALE / "django.po"

@@ -9,8 +9,7 @@ from evaluation import services as evaluation_services
 from evaluation.models import EvidenceFile, SelfAssessment
 from grants import services as grants_services
 from grants.models import Attachment, Expenditure
-from tests.grants.allocation_helpers import PDF, approve, disburse, voucher
-from tests.grants.conftest import eligible_union, make_application, make_program
+from tests.factories import PDF, approve, disburse, eligible_union, make_application, make_program, voucher
 from unionfunds.core import clock
 
 RAW = "张三330106199003071236-13912345678.pdf"

@@ -24,20 +24,12 @@ from evaluation.models import ReportJob, SelfAssessment
 from grants import services
 from grants.choices import ApplicationStatus as S
 from grants.models import Allocation
-from tests.evaluation import conftest as evaluation_fixtures
-from tests.grants import conftest as grants_fixtures
-from tests.grants.allocation_helpers import API, approve, disburse, voucher
-from tests.grants.conftest import eligible_union, make_application, make_program
+from tests.factories import API, approve, disburse, eligible_union, make_application, make_program, voucher
 from unionfunds.core import clock
 from unionfunds.core.errors import ApplicationError
 
 # The grants fixtures (regions in one INSERT, the cast's provincial programme of this year, the cast's
 # unions with 150 members each) and the evaluation round with nothing recorded yet.
-_region_rows = grants_fixtures._region_rows
-regions = grants_fixtures.regions
-program = grants_fixtures.program
-stocked = grants_fixtures.stocked
-bare_round = evaluation_fixtures.bare_round
 
 # CJK ideographs, CJK punctuation (、。「」) and full-width forms (：；（）).
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")

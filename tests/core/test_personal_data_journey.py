@@ -32,8 +32,7 @@ from grants import services as grants_services
 from grants.models import Allocation
 from members import fakes
 from members.models import Union, User
-from tests.grants.allocation_helpers import PDF, PNG, disburse
-from tests.grants.conftest import add_members, make_application, make_program, staff
+from tests.factories import PDF, PNG, add_members, disburse, make_application, make_program, staff
 from unionfunds.core.identifiers import validate_id_number
 from unionfunds.core.logging import MaskPersonalDataFilter
 

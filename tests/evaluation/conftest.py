@@ -1,6 +1,6 @@
 """Fixtures of the evaluation tests: a small, hand-computed world built through the grants services.
 
-``world`` (the current-year provincial program of the cast, see ``tests/grants/conftest.py``):
+``world`` (the current-year provincial program of the cast, built by ``tests/factories.py``):
 
 | county | verified new-economy unions | allocated | spent | answers |
 |---|---|---|---|---|
@@ -17,53 +17,16 @@ from dataclasses import dataclass
 import pytest
 
 from evaluation import services
-from evaluation.models import EvaluationRound, SelfAssessment
+from evaluation.models import EvaluationRound
 from grants.models import Allocation, Program
 from members.choices import UnionStatus
-from members.models import Union, User
-from tests.factories import UnionFactory
-from tests.grants import conftest as grants_fixtures
-from tests.grants.allocation_helpers import approve, disburse, spend
-from tests.grants.conftest import staff
-
-# The grants fixtures, shared with this folder: regions written in one INSERT, the cast's provincial
-# program of this year, the cast's four unions with 150 members each.
-_region_rows = grants_fixtures._region_rows
-regions = grants_fixtures.regions
-program = grants_fixtures.program
-stocked = grants_fixtures.stocked
-
-XIHU, YUHANG, YINZHOU = "330106", "330110", "330212"
-HANGZHOU, NINGBO, PROVINCE = "330100", "330200", "330000"
+from tests.factories import XIHU, YUHANG, UnionFactory, allocate, answers, verified_unions
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def allocate(program: Program, union: Union, amount: str, spent: str = "0.00") -> Allocation:
-    """Approve ``union`` for ``amount``, disburse all of it and record ``spent`` as one expenditure."""
-    allocation = approve(program, union, amount)
-    disburse(allocation, amount)
-    if spent != "0.00":
-        spend(allocation, spent)
-    allocation.refresh_from_db()
-    return allocation
-
-
-def verified_unions(county: str, count: int, **fields) -> list[Union]:
-    return [UnionFactory(county_id=county, **fields) for _ in range(count)]
-
-
-def answers(round_: EvaluationRound, union: Union, *codes: str, by: User | None = None) -> None:
-    """Paper answers typed in by the union's county staff."""
-    services.survey_responses_enter(
-        round_=round_,
-        rows=[{"union": union.pk, "answer": code} for code in codes],
-        by=by or staff(union.county_id),
-    )
 
 
 @dataclass
@@ -103,22 +66,3 @@ def answered(round_, cast) -> EvaluationRound:
     answers(round_, cast.union_xihu, "very_satisfied", "satisfied")
     answers(round_, cast.union_xihu_other, "satisfied", "neutral")
     return round_
-
-
-def assessment(round_: EvaluationRound, county: str) -> SelfAssessment:
-    return SelfAssessment.objects.get(round=round_, county_id=county)
-
-
-def submit(round_: EvaluationRound, county: str, narrative: str = "本县按计划使用专项经费。") -> SelfAssessment:
-    return services.assessment_submit(assessment=assessment(round_, county), narrative=narrative, by=staff(county))
-
-
-def approve_assessment(round_: EvaluationRound, county: str, **kwargs) -> SelfAssessment:
-    city = county[:4] + "00"
-    return services.assessment_approve(assessment=assessment(round_, county), by=staff(city), **kwargs)
-
-
-@pytest.fixture
-def bare_round(cast, program) -> EvaluationRound:
-    """A round of the cast's program with nothing recorded yet (cheap: for rules that need no figures)."""
-    return services.round_create(program=program, by=cast.province)

@@ -13,9 +13,7 @@ import pytest
 from evaluation import reports, services
 from evaluation.models import EvaluationRound, ReportJob, SelfAssessment, SpotCheck, SurveyResponse
 from members.models import Region
-from tests.grants.conftest import make_program
-
-from .conftest import HANGZHOU, NINGBO, PROVINCE, XIHU, YINZHOU, assessment, submit
+from tests.factories import HANGZHOU, NINGBO, PROVINCE, XIHU, YINZHOU, assessment, make_program, submit
 
 ROUNDS = "/api/v1/evaluation-rounds/"
 ASSESSMENTS = "/api/v1/self-assessments/"

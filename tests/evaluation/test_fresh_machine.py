@@ -13,8 +13,7 @@ from django.conf import settings
 
 from evaluation import reports, services
 from evaluation.models import ReportVersion
-
-from .conftest import XIHU
+from tests.factories import XIHU
 
 MAKEFILE = Path(settings.BASE_DIR, "Makefile")
 RUNTIME = {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-cjk"}

@@ -13,10 +13,19 @@ from evaluation.choices import Grade
 from evaluation.indicators import grade_for
 from members.choices import UnionStatus
 from members.models import Region
-from tests.factories import UnionFactory
-from tests.grants.conftest import add_members, make_program
-
-from .conftest import HANGZHOU, PROVINCE, XIHU, YINZHOU, YUHANG, allocate, answers, spend
+from tests.factories import (
+    HANGZHOU,
+    PROVINCE,
+    XIHU,
+    YINZHOU,
+    YUHANG,
+    UnionFactory,
+    add_members,
+    allocate,
+    answers,
+    make_program,
+    spend,
+)
 
 D = Decimal
 

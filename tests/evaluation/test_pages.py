@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from evaluation import reports, services
 from evaluation.models import SelfAssessment, SurveyResponse
-
-from .conftest import XIHU, assessment
+from tests.factories import XIHU, assessment
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 

@@ -27,8 +27,20 @@ from django.template.loader import render_to_string
 from evaluation import reports, services
 from evaluation.choices import JobStatus, ReportKind
 from evaluation.models import EvaluationRound, ReportJob, ReportVersion
-from tests.grants.allocation_helpers import PDF, approve, bulk_allocations, disburse, spend
-from tests.grants.conftest import add_members, make_program, staff
+from tests.factories import (
+    PDF,
+    add_members,
+    answers,
+    approve,
+    approve_assessment,
+    assessment,
+    bulk_allocations,
+    disburse,
+    make_program,
+    spend,
+    staff,
+    submit,
+)
 from tests.query_counts import (
     Probe,
     api_client,
@@ -40,8 +52,6 @@ from tests.query_counts import (
     results,
     table_rows,
 )
-
-from .conftest import answers, approve_assessment, assessment, submit
 
 API = "/api/v1"
 XIHU, YUHANG, SHANGCHENG, YINZHOU = "330106", "330110", "330102", "330212"

@@ -16,15 +16,15 @@ from django.conf import settings
 from evaluation import indicators, reports, services, tasks
 from evaluation.choices import JobStatus
 from evaluation.models import ReportJob, ReportVersion, SelfAssessment, SpotCheck
-from tests.factories import MemberFactory, UnionFactory
-from tests.grants.conftest import add_members
-
-from .conftest import (
+from tests.factories import (
     HANGZHOU,
     PROVINCE,
     XIHU,
     YINZHOU,
     YUHANG,
+    MemberFactory,
+    UnionFactory,
+    add_members,
     allocate,
     approve_assessment,
     assessment,

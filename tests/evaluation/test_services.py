@@ -22,24 +22,23 @@ from evaluation.models import (
     SurveyResponse,
 )
 from members.models import Region
-from tests.factories import UnionFactory
-from tests.grants.conftest import make_program
-from unionfunds.core.errors import ApplicationError
-from unionfunds.core.models import AuditEvent
-
-from .conftest import (
+from tests.factories import (
     HANGZHOU,
     NINGBO,
     XIHU,
     YINZHOU,
     YUHANG,
+    UnionFactory,
     answers,
     approve_assessment,
     assessment,
+    make_program,
     spend,
     staff,
     submit,
 )
+from unionfunds.core.errors import ApplicationError
+from unionfunds.core.models import AuditEvent
 
 D = Decimal
 

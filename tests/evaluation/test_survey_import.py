@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from evaluation import services
 from evaluation.models import SurveyResponse
-from tests.grants.conftest import add_members, make_application, make_program
+from tests.factories import add_members, make_application, make_program
 from tests.spreadsheets import crafted, declaring, workbook
 
 

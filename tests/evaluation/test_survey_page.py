@@ -11,8 +11,7 @@ from django.test import Client, override_settings
 
 from evaluation import services
 from evaluation.models import SurveyResponse
-
-from .conftest import allocate
+from tests.factories import allocate
 
 PROXY = "10.0.0.5"
 

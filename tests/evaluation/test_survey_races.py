@@ -15,9 +15,8 @@ from django.test import Client
 
 from evaluation import services
 from evaluation.models import SurveyResponse
+from tests.factories import allocate
 from unionfunds.core import ratelimit
-
-from .conftest import allocate
 
 PHONES = 12
 LIMIT = 5

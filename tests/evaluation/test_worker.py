@@ -22,9 +22,8 @@ from kombu.exceptions import OperationalError
 from evaluation import services, tasks
 from evaluation.choices import JobStatus
 from evaluation.models import ReportJob, ReportVersion
+from tests.factories import XIHU, allocate, answers
 from unionfunds.celery import app as celery_app
-
-from .conftest import XIHU, allocate, answers
 
 ROOT = Path(settings.BASE_DIR)
 

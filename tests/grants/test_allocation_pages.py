@@ -18,10 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from grants.models import Allocation, Expenditure, Program
-from tests.conftest import make_user
+from tests.factories import PDF, approve, bulk_allocations, disburse, figures, make_user, spend
 from unionfunds.core import clock
-
-from .allocation_helpers import PDF, approve, bulk_allocations, disburse, figures, spend
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 

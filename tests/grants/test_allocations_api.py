@@ -21,10 +21,18 @@ from rest_framework.test import APIClient
 
 from grants.models import Allocation
 from members.models import Union
+from tests.factories import (
+    API,
+    approve,
+    bulk_allocations,
+    disburse,
+    eligible_union,
+    figures,
+    make_application,
+    spend,
+    voucher,
+)
 from unionfunds.core import clock
-
-from .allocation_helpers import API, approve, bulk_allocations, disburse, figures, spend, voucher
-from .conftest import eligible_union, make_application
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
 USERS = ["province", "auditor", "hangzhou", "city_auditor", "xihu", "yuhang", "ningbo", "yinzhou", "officer"]

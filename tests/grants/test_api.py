@@ -20,11 +20,9 @@ from grants.models import Allocation, Application, ApplicationTransition, Progra
 from grants.workflows import PROVINCIAL
 from members.choices import OrgForm
 from members.models import Union
-from tests.factories import leave
+from tests.factories import add_members, eligible_union, leave, make_application, make_program, program_data
 from unionfunds.core import clock
 from unionfunds.core.models import AuditEvent
-
-from .conftest import add_members, eligible_union, make_application, make_program, program_data
 
 API = "/api/v1"
 MONEY = re.compile(r"^\d+\.\d{2}$")

@@ -10,8 +10,7 @@ from grants import services
 from grants.models import Application
 from members.choices import UnionStatus
 from members.services import union_verify
-
-from .conftest import add_members, make_application, make_program, staff
+from tests.factories import add_members, make_application, make_program, staff
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 

@@ -15,11 +15,8 @@ import pytest
 from grants import services
 from grants.choices import ApplicationStatus
 from members import services as member_services
-from tests.factories import UnionFactory
+from tests.factories import UnionFactory, approve, disburse, eligible_union, make_application, spend, staff
 from unionfunds.core import feed
-
-from .allocation_helpers import approve, disburse, spend
-from .conftest import eligible_union, make_application, staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,13 +17,10 @@ from grants.models import Allocation, Application
 from members import fakes
 from members import services as member_services
 from members.models import Union
-from tests.factories import UnionFactory
+from tests.factories import UnionFactory, add_members, approve, disburse, eligible_union, make_application, spend
 from unionfunds.core import changes
 from unionfunds.core.bulk import insert_rows
 from unionfunds.core.errors import ApplicationError
-
-from .allocation_helpers import approve, disburse, spend
-from .conftest import add_members, eligible_union, make_application
 
 TRACKED = [Allocation, Application, Union]
 

@@ -12,9 +12,7 @@ from grants.eligibility import RULES, evaluate, evaluate_many, priority_score
 from grants.models import Application, Program
 from members.choices import OrgForm, ParentLevel, UnionStatus, WorkerGroup
 from members.models import Member, Union
-from tests.factories import UnionFactory, leave
-
-from .conftest import add_members, eligible_union, make_application, make_program
+from tests.factories import UnionFactory, add_members, eligible_union, leave, make_application, make_program
 
 ON = dt.date(2026, 6, 30)
 

@@ -17,11 +17,9 @@ from django.test import override_settings
 
 from grants import services
 from grants.models import Allocation, Disbursement, Expenditure
+from tests.factories import API, JPEG, PDF, PNG, approve, disburse, figures, make_application, spend, voucher
 from unionfunds.core import clock
 from unionfunds.core.models import AuditEvent
-
-from .allocation_helpers import API, JPEG, PDF, PNG, approve, disburse, figures, spend, voucher
-from .conftest import make_application
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from grants.models import Allocation, Application
-from tests.grants.conftest import add_members, make_application, make_program
+from tests.factories import add_members, make_application, make_program
 
 EDGES = ["-1", "0", "60000.001", "NaN", "Infinity", "-Infinity", "1e9", "60000.01", "abc", ""]
 

@@ -42,8 +42,18 @@ from grants import services
 from grants.choices import ApplicationStatus as S
 from grants.models import BudgetLine, CityQuota
 from members.models import Region
-from tests.grants.allocation_helpers import PDF, approve, bulk_allocations, disburse, spend
-from tests.grants.conftest import add_members, eligible_union, make_application, make_program, staff
+from tests.factories import (
+    PDF,
+    add_members,
+    approve,
+    bulk_allocations,
+    disburse,
+    eligible_union,
+    make_application,
+    make_program,
+    spend,
+    staff,
+)
 from tests.query_counts import (
     Probe,
     api_client,

@@ -18,10 +18,9 @@ from grants import services
 from grants.choices import ApplicationStatus as S
 from grants.models import Allocation, AllocationFunding, Application, ApplicationTransition
 from members.models import User
+from tests.factories import eligible_union, make_application, make_program
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.models import AuditEvent
-
-from .conftest import eligible_union, make_application, make_program
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

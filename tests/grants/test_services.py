@@ -16,13 +16,10 @@ from grants.models import Allocation, Application, ApplicationTransition, Budget
 from grants.workflows import PROVINCIAL
 from members.choices import UnionStatus
 from members.models import Union
-from tests.factories import leave
+from tests.factories import PDF, add_members, eligible_union, leave, make_application, make_program, program_data
 from unionfunds.core import clock
 from unionfunds.core.errors import ApplicationError
 from unionfunds.core.models import AuditEvent
-
-from .allocation_helpers import PDF
-from .conftest import add_members, eligible_union, make_application, make_program, program_data
 
 # The cast's users inside the scope of an application of ``union_xihu``.
 IN_SCOPE = ["province", "auditor", "hangzhou", "city_auditor", "xihu", "officer"]

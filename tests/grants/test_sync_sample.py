@@ -11,9 +11,7 @@ from django.conf import settings
 
 from grants.models import Allocation
 from members.services import api_client_register
-
-from .allocation_helpers import approve, disburse
-from .conftest import eligible_union
+from tests.factories import approve, disburse, eligible_union
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,7 @@ from django.core.exceptions import ValidationError
 
 from grants import services
 from grants.models import Disbursement
-from tests.grants.allocation_helpers import approve
-from tests.grants.conftest import add_members, make_program
+from tests.factories import add_members, approve, make_program
 from unionfunds.core import clock
 from unionfunds.core.errors import ApplicationError
 

@@ -21,8 +21,7 @@ from members import fakes
 from members.choices import UnionStatus
 from members.models import Member, Region, Union, User
 from members.services import regions_load
-from tests.conftest import make_user
-from tests.factories import MemberFactory, UnionFactory
+from tests.factories import MemberFactory, UnionFactory, make_user
 from unionfunds.core.identifiers import credit_code_check_char, id_number_check_char
 from unionfunds.core.models import AuditEvent
 

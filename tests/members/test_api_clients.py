@@ -18,12 +18,10 @@ from rest_framework.test import APIClient
 from members import services
 from members.choices import Role
 from members.models import ApiClient
-from tests.grants import conftest as grants_fixtures
-from tests.grants.allocation_helpers import approve
+from tests.factories import approve
 from unionfunds.core.models import AuditEvent
 
 HANGZHOU, NINGBO = "330100", "330200"
-program, stocked = grants_fixtures.program, grants_fixtures.stocked  # the grants tests' fixtures
 
 
 def add_client(name: str, region: str, *scopes: str) -> tuple[str, str]:

@@ -32,10 +32,7 @@ from axes.models import AccessAttempt
 
 from members.choices import Role, UnionStatus
 from members.models import Member, Region, Union, User
-from tests.conftest import make_user
-from tests.factories import UnionFactory, lockout
-from tests.grants import conftest as grants_fixtures
-from tests.grants.conftest import add_members
+from tests.factories import UnionFactory, add_members, lockout, make_user
 from tests.query_counts import (
     Probe,
     api_client,
@@ -49,8 +46,6 @@ from tests.query_counts import (
 from unionfunds.core.audit import audit_record
 
 # Regions written in one INSERT (the grants tests' fixture), as every test here needs fresh ones.
-_region_rows = grants_fixtures._region_rows
-regions = grants_fixtures.regions
 
 API = "/api/v1"
 UNION_LINK = r'<td><a href="/unions/\d+/">'

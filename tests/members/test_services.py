@@ -695,7 +695,7 @@ def test_member_update_by_city_staff_is_403(cast, member):
 
 def test_officer_of_another_union_cannot_find_the_member(cast):
     other_officer_union = UnionFactory(county_id="330106")
-    from ..conftest import make_user
+    from tests.factories import make_user
 
     other_officer = make_user("t_other_officer", "union_officer", union=other_officer_union)
     member = services.member_add(union=cast.union_xihu, data=member_data(id_number("sam")), by=cast.xihu)

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from members import services
 from members.choices import Role
 from members.models import User
-from tests.conftest import make_user
+from tests.factories import make_user
 from tests.otp_helpers import SECRET, code_at, give_device, next_code, step_now
 from unionfunds.core import otp
 from unionfunds.core.models import AuditEvent
