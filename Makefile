@@ -10,7 +10,7 @@ RUNTIME_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-n
 TEST_PACKAGES := poppler-utils chromium gettext
 PYTEST_ARGS ?=
 
-.PHONY: help run test bench lint format check-deploy sysdeps rundeps apt venv migrate seed worker messages clean
+.PHONY: help run test bench loadtest lint format check-deploy sysdeps rundeps apt venv migrate seed worker messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ test: sysdeps venv .env ## install what is missing and run lint + the whole suit
 
 bench: venv .env ## province-scale benchmark on PostgreSQL (own database, seeded once): docs/benchmarks.md, bench/results.json
 	scripts/bench $(BENCH_ARGS)
+
+loadtest: venv .env ## deadline day under load: locust against gunicorn + worker at province scale (LOADTEST_ARGS="--minutes 10")
+	$(BIN)/pip install -q -r requirements-loadtest.txt
+	scripts/loadtest $(LOADTEST_ARGS)
 
 lint: venv ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

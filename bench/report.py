@@ -5,6 +5,41 @@ from __future__ import annotations
 from pathlib import Path
 
 NOTES = Path(__file__).resolve().parent / "notes.md"
+LOADTEST = Path(__file__).resolve().parent / "loadtest.json"
+
+
+def loadtest_section(run: dict) -> list[str]:
+    """The "deadline day under load" section, from ``bench/loadtest.json`` (``make loadtest``)."""
+    users = run["users"]
+    reports = run["reports"]
+    lines = [
+        "",
+        "## Deadline day under load (`make loadtest`)",
+        "",
+        f"Run of {run['generated_at']} at commit `{run['commit']}` on {run['cpus']} CPUs: locust, headless, "
+        f"{run['minutes']:g} minutes against gunicorn ({run['gunicorn_workers']} workers), one Celery worker, "
+        f"PostgreSQL and Redis on this machine, DEBUG off, a fresh copy of the province-scale database. Users: "
+        f"{users['counties']} county clerks, {users['cities']} city clerks, {users['province']} province staff, "
+        f"{users['outside_systems']} outside systems pulling every 10 s, {users['reports']} report requester.",
+        "",
+        f"- **{run['requests']:,} requests, {run['throughput_rps']} per second**; "
+        f"**{run['failures']} errors** (goal: 0) {'✅' if run['failures'] == 0 else '❌'}",
+        f"- report jobs: {reports['requested']} requested, **{reports['finished']} finished**, {reports['failed']} "
+        f"failed (goal: all finished) {'✅' if reports['requested'] == reports['finished'] else '❌'}",
+        f"- database connections: peak **{run['db_connections_peak']}** of {run['max_connections']} allowed",
+        f"- approvals the plan found room for: {run['approvals_planned']}",
+        "",
+        "| request | count | errors | req/s | p50 | p95 | max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(run["kinds"], key=lambda r: -r["requests"]):
+        lines.append(
+            f"| {row['kind']} | {row['requests']:,} | {row['failures']} | {row['rps']} | {row['p50_ms']:g} ms | "
+            f"**{row['p95_ms']:g} ms** | {row['max_ms']:g} ms |"
+        )
+    for failure in run["failure_list"]:
+        lines.append(f"\nError: {failure['count']} × {failure['kind']}: {failure['error']}")
+    return lines
 
 
 def _figure(row: dict) -> str:
@@ -80,6 +115,28 @@ def write_markdown(results: dict) -> str:
             f"ratio **{ratio['ratio']}** (goal ≥ {ratio['goal']}) {'✅' if ratio['met'] else '❌'}; same rows: "
             f"{'yes' if ratio['same_rows'] else 'NO'}.",
         ]
+    pages = results.get("pages")
+    if pages:
+        over = [row for row in pages["rows"] if not row["met"]]
+        lines += [
+            "",
+            f"## Every page and every API list, as every role (p95 ≤ {pages['budget_ms']:g} ms)",
+            "",
+            f"Derived from the URL configuration (`bench/pages.py`): each GET page and API list route, filled "
+            f"with an object the role may see, {pages['runs']} timed runs each. "
+            f"{len(pages['rows'])} measured, {len(over)} over the budget. Left out: "
+            + (", ".join(f"{n} × {reason}" for reason, n in sorted(pages["left_out"].items())) or "none")
+            + ".",
+            "",
+            "| role | request | p50 | p95 | max | SQL queries | met |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in sorted(pages["rows"], key=lambda r: (r["role"], r["url"])):
+            f = row["figure"]
+            lines.append(
+                f"| {row['role']} | `{row['url']}` | {f['p50_ms']} ms | **{f['p95_ms']} ms** | {f['max_ms']} ms | "
+                f"{row['queries']} | {'✅' if row['met'] else '❌'} |"
+            )
     lines += ["", "## Other figures", "", "| what | figure | SQL queries |", "|---|---|---|"]
     for key, row in results["other"].items():
         if "skipped" in row:
@@ -109,6 +166,10 @@ def write_markdown(results: dict) -> str:
             f"| {plan['label']} | {plan['execution_ms']} | {', '.join(plan['seq_scans_by_default']) or '—'} | "
             f"{', '.join(f'`{i}`' for i in plan['indexes_when_seqscan_off']) or '—'} |"
         )
+    if LOADTEST.exists():
+        import json
+
+        lines += loadtest_section(json.loads(LOADTEST.read_text(encoding="utf-8")))
     if NOTES.exists():
         lines += ["", NOTES.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"

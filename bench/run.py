@@ -89,6 +89,16 @@ class Bench:
             self.clients[name] = client
         self.results: dict = {"budgets": [], "other": {}, "explain": []}
 
+    def client_for(self, name: str, user):
+        """A logged-in test client for ``user`` (kept, so a session is made once)."""
+        from django.test import Client
+
+        if name not in self.clients:
+            client = Client(raise_request_exception=True)
+            client.force_login(user)
+            self.clients[name] = client
+        return self.clients[name]
+
     def get(self, who: str, url: str, **headers):
         response = self.clients[who].get(url, **headers)
         if response.status_code != 200:
@@ -526,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="timed runs per request (at least 100)")
     parser.add_argument("--skip-worker", action="store_true", help="do not start a Celery worker")
+    parser.add_argument("--page-runs", type=int, default=40, help="timed runs per page of the page sweep")
+    parser.add_argument("--skip-pages", action="store_true", help="do not sweep every page and API list")
     args = parser.parse_args(argv)
     if args.runs < 100:
         parser.error("--runs must be at least 100 (p95 over fewer runs says little)")
@@ -552,6 +564,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.eligibility()
     bench.roster_import()
     bench.reports()
+    if not args.skip_pages:
+        from bench.pages import sweep
+
+        sweep(bench, runs=args.page_runs)
     if not args.skip_worker:
         bench.worker_memory()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
@@ -572,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     DOCS.write_text(write_markdown(results), encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)} and {DOCS.relative_to(ROOT)} in {results['seconds']} s")
     met = all(b["met"] for b in results["budgets"]) and results["ratio"]["met"]
+    met = met and all(row["met"] for row in results.get("pages", {}).get("rows", []))
     return 0 if met else 1
 
 
