@@ -1,1 +1,1 @@
-"""The province-scale benchmark of issue 6 (``make bench``); not part of the product."""
+"""The province-scale benchmark (``make bench``); not part of the product."""

@@ -83,7 +83,7 @@ def write_markdown(results: dict) -> str:
         f"{data['allocations']:,} allocations, {data['tranches']:,} tranches, {data['expenditures']:,} "
         f"expenditures, {data['survey_responses']:,} survey answers, {data['audit_events']:,} audit events.",
         "",
-        "## The budgets of SPEC §6",
+        "## The performance budgets",
         "",
         "| budget | what is measured | figure | SQL queries | held against | met |",
         "|---|---|---|---|---|---|",

@@ -1,4 +1,4 @@
-"""``make bench``: the performance budgets of SPEC §6, measured at province scale on PostgreSQL.
+"""``make bench``: the performance budgets (docs/benchmarks.md), measured at province scale on PostgreSQL.
 
 Not a test: it measures and writes what it found to ``bench/results.json`` (for machines) and
 ``docs/benchmarks.md`` (for people), each budget with its figure, its SQL query count and the budget it

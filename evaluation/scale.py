@@ -1,5 +1,5 @@
-"""Province-scale evaluation for ``seed_demo --scale province`` (issue 6): one round per decided program
-year, each at another stage, so every state of SPEC §4 is there at the province's scale.
+"""Province-scale evaluation for ``seed_demo --scale province``: one round per decided program
+year, each at another stage, so every state of docs/rules.md §9 is there at the province's scale.
 
 - 2022: finished — every county submitted and approved (a few with adjustments), every city summary
   completed, a spot-check of about a fifth of the counties verified (one with a difference over 5 points),

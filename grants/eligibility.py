@@ -1,4 +1,4 @@
-"""The eligibility engine (SPEC §3) and the priority score.
+"""The eligibility engine (docs/rules.md) and the priority score.
 
 Seven rules, each a parameter of the program, each reported as ``{rule, passed, detail}`` with a reason
 a person understands. ``evaluate`` checks one union; ``evaluate_many`` checks a list of applications

@@ -41,7 +41,7 @@ class ProgramQuerySet(models.QuerySet):
 
 
 class Program(models.Model):
-    """A special-purpose grant program (专项经费项目) of one region for one year (SPEC §3)."""
+    """A special-purpose grant program (专项经费项目) of one region for one year (docs/rules.md)."""
 
     owner = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="programs", verbose_name=_("主管区划"))
     name = models.CharField(_("项目名称"), max_length=120)
@@ -52,14 +52,14 @@ class Program(models.Model):
     opens_on = models.DateField(_("申报开始"))
     closes_on = models.DateField(_("申报截止"))
     categories = models.JSONField(_("使用范围"), default=list)
-    # Eligibility parameters (SPEC §3, provincial defaults).
+    # Eligibility parameters (docs/rules.md, provincial defaults).
     min_members = models.PositiveIntegerField(_("会员人数下限"), default=150)
     min_committee = models.PositiveSmallIntegerField(_("工会骨干人数下限"), default=3)
     allowed_parent_levels = models.JSONField(_("允许的隶属层级"), default=list)
     require_verified = models.BooleanField(_("须已核实"), default=True)
     require_groups = models.BooleanField(_("须覆盖新就业群体"), default=True)
     require_chair_elected = models.BooleanField(_("须主席依法选举且在任期内"), default=True)
-    # Evaluation weights (SPEC §4); the evaluation round copies them.
+    # Evaluation weights (docs/rules.md §9); the evaluation round copies them.
     weight_satisfaction = models.DecimalField(_("满意度权重"), max_digits=4, decimal_places=3, default=Decimal("0.5"))
     weight_utilization = models.DecimalField(
         _("资金使用率权重"), max_digits=4, decimal_places=3, default=Decimal("0.3")
@@ -132,7 +132,7 @@ class ApplicationQuerySet(models.QuerySet):
 
 
 class Application(ChangeTracked):
-    """A union's subsidy application to a program (SPEC §3)."""
+    """A union's subsidy application to a program (docs/rules.md)."""
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="applications")
     union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="applications")

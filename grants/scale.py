@@ -1,4 +1,4 @@
-"""Province-scale grants for ``seed_demo --scale province`` (issue 6): the provincial programs of 2022,
+"""Province-scale grants for ``seed_demo --scale province``: the provincial programs of 2022,
 2023 and 2024 decided in full (applications of about a sixth of the unions, 250 approvals each within the
 city quotas, tranches down the chain, about 20 expenditures per allocation), and this year's program
 with a full review queue (hundreds of applications at every step, some already approved).

@@ -1,4 +1,4 @@
-"""REST endpoints of the members app (SPEC §5). Thin: scope from ``for_user``, writes via services."""
+"""REST endpoints of the members app (README, REST API). Thin: scope from ``for_user``, writes via services."""
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404

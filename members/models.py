@@ -75,7 +75,7 @@ class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):
 
 
 class User(AbstractUser):
-    """An account: one role, and either one region or (for union officers) one union (SPEC §1)."""
+    """An account: one role, and either one region or (for union officers) one union (docs/rules.md §1)."""
 
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, blank=True)
     region = models.ForeignKey(
@@ -141,7 +141,7 @@ class UnionQuerySet(models.QuerySet):
 
 
 class Union(ChangeTracked):
-    """A grassroots union (基层工会) of new-economy workers (SPEC §2)."""
+    """A grassroots union (基层工会) of new-economy workers (docs/rules.md §2)."""
 
     name = models.CharField(_("工会名称"), max_length=100)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
@@ -164,7 +164,7 @@ class Union(ChangeTracked):
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=UnionStatus.choices, default=UnionStatus.PENDING)
-    # Active members (SPEC §2), recounted by the members services under the union's row lock after every
+    # Active members (docs/rules.md §2), recounted by the members services under the union's row lock after every
     # roster change, so lists, filters and totals at province scale never count 823,000 rows. Every write of
     # a union (profile or roster) holds that lock, so a union saved whole writes back a current count.
     member_count = models.PositiveIntegerField(_("在册会员数"), default=0, editable=False)
@@ -221,7 +221,7 @@ class MemberQuerySet(models.QuerySet):
 
 class Member(models.Model):
     """A real-name member (会员). The ID number itself is never stored: a keyed hash finds the same
-    person again (SPEC §2) and the masked form is what people see."""
+    person again (docs/rules.md §2) and the masked form is what people see."""
 
     union = models.ForeignKey(Union, on_delete=models.PROTECT, related_name="members", verbose_name=_("工会"))
     name = models.CharField(_("姓名"), max_length=50)

@@ -1,4 +1,4 @@
-"""Who may do what inside their scope (SPEC §1). Each check returns a ``Decision``: (allowed, reason).
+"""Who may do what inside their scope (docs/rules.md §1). Each check returns a ``Decision``: (allowed, reason).
 
 Scope itself is not checked here: objects reach these functions only through ``for_user`` querysets,
 so an object outside the scope never gets this far (404). These checks decide the 403s (the role) and,

@@ -1,4 +1,4 @@
-"""Reading roster files (SPEC §2): .xlsx or .csv, header row of field codes or Chinese labels.
+"""Reading roster files (docs/rules.md §2): .xlsx or .csv, header row of field codes or Chinese labels.
 
 This module only turns bytes into rows of raw values and reports what it cannot read as
 (row, column, message); the service validates each row and writes.

@@ -1,4 +1,4 @@
-"""Province-scale registry for ``seed_demo --scale province`` (issue 6, SPEC §6).
+"""Province-scale registry for ``seed_demo --scale province`` (docs/benchmarks.md).
 
 Zhejiang's own figures: about 5,200 new-economy unions with 823,000 members over 11 cities and 90
 counties. This module tops the demo data up to those totals, reproducibly from the seed:

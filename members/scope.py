@@ -1,4 +1,4 @@
-"""The scope rule of SPEC §1, written once.
+"""The scope rule of docs/rules.md §1, written once.
 
 A user sees and acts only on objects inside their region's subtree: the province everything under
 it (which is everything: one province per installation), a city its counties, a county its own

@@ -1,4 +1,4 @@
-"""API shapes of SPEC §5. Serializers only check types and shape; rules live in services.py."""
+"""API shapes of the REST contract in README. Serializers only check types and shape; rules live in services.py."""
 
 from rest_framework import serializers
 

@@ -262,7 +262,7 @@ GROUP_CODES = frozenset(WorkerGroup.values)
 
 
 def _member_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate the person's fields of SPEC §5; raises ValidationError naming each bad field."""
+    """Validate the person's fields of the REST contract in README; raises ValidationError naming each bad field."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     name = str(data.get("name") or "").strip()
@@ -570,7 +570,7 @@ def user_create(
     union_id: int | None = None,
     by: User | None = None,
 ) -> User:
-    """Create an account with one role and one home (SPEC §1). ``by`` is None for the command line."""
+    """Create an account with one role and one home (docs/rules.md §1). ``by`` is None for the command line."""
     if role not in Role.values:
         raise ValidationError(
             {"role": _("未知角色「%(role)s」，可选：%(choices)s。") % {"role": role, "choices": ", ".join(Role.values)}}

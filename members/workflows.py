@@ -1,4 +1,4 @@
-"""The union status workflow as data (SPEC §2): pending → verified (by its county) → suspended / dissolved."""
+"""The union status workflow as data (docs/rules.md §2): pending → verified (by its county) → suspended / dissolved."""
 
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,4 @@
-"""Query-count guards (issue 6): a list costs the same number of SQL queries whatever it shows.
+"""Query-count guards: a list costs the same number of SQL queries whatever it shows.
 
 ``assert_flat`` asks each probe (one user's GET of one list) once to warm up, then measures its queries with
 a few rows, lets the test add several times more rows (of the list itself and of what each row displays),

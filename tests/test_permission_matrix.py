@@ -1,12 +1,12 @@
-"""The permission matrix (issue 7): every endpoint and page, every user of the cast, an object inside and
-outside that user's scope, and the answer SPEC §1 and §5 call for.
+"""The permission matrix: every endpoint and page, every user of the cast, an object inside and
+outside that user's scope, and the answer docs/rules.md §1 and §5 call for.
 
 How it is built
 - ``CAST`` says who the users are (a *seat*: a role at a level) and ``POSITIONS`` where the object of a
   case sits for each of them: own county, another county of the same city, another city; for the union
   officer their own union and another union of the same county.
-- ``sees`` is the scope rule and ``MAY`` / ``FROM_STATE`` the role rule. Both are written here from the SPEC
-  (and the README where the SPEC leaves a choice open), not imported from the app, so that a change in
+- ``sees`` is the scope rule and ``MAY`` / ``FROM_STATE`` the role rule. Both are written here from docs/rules.md
+  (and the README where the rules leave a choice open), not imported from the app, so that a change in
   the app's ``for_user`` or ``permissions.py`` shows up as a failing case. ``expected`` combines them.
 - ``ROWS`` is the table: one row per (method, URL pattern) saying which verb of ``MAY`` the request is,
   which object its URL names (built by ``kwargs`` from the objects of the position), the state a
@@ -17,8 +17,8 @@ How it is built
 The answers
 - API: anonymous 401; object out of scope 404; role not allowed 403; allowed role, object not in a state
   it can act from 409; a body naming an object outside the scope 400; otherwise 200/201/202.
-  A role that may not act and names an out-of-scope object in the body may get 400 or 403: the SPEC
-  orders neither (both refuse, change nothing and say nothing about the object).
+  A role that may not act and names an out-of-scope object in the body may get 400 or 403: the rules
+  order neither (both refuse, change nothing and say nothing about the object).
 - Pages: the project never renders a 403 page. Anonymous → 302 to the login page; out of scope → 404;
   a role that may not act (or a state that does not allow it) → 302 back with an error message; a form
   choice outside the scope → the form again (200) or 302 with an error message; an allowed GET → 200,
@@ -157,7 +157,7 @@ POSITIONS = {
     "officer": {"own-union": "xihu_a", "other-union": "xihu_b", "other-city": "yinzhou"},
 }
 
-# ---------------------------------------------------------------- the scope rule (SPEC §1)
+# ---------------------------------------------------------------- the scope rule (docs/rules.md §1)
 
 # Kinds of objects, by what places them in the tree:
 UNION = "union"  # belongs to a union: the union, members, applications, attachments, allocations, accounts
@@ -179,7 +179,7 @@ def sees(who: str, kind: str, place: str) -> bool:
     return user.region in ("330000", target.city, target.county)
 
 
-# ---------------------------------------------------------------- the role rule (SPEC §1–§5)
+# ---------------------------------------------------------------- the role rule (docs/rules.md §1–§5)
 
 MAY = {
     "read": EVERYONE,
@@ -208,7 +208,7 @@ MAY = {
     "city.summary": {CITY},
     "spot.draw": {PROVINCE},
     "spot.verify": {PROVINCE},
-    # Product decisions the SPEC leaves open, kept as the app has them (see the report of issue 7):
+    # Product decisions the rules leave open, kept as the app has them:
     "report.request": STAFF | AUDITORS,  # a report is how an auditor reads an evaluation
     "survey.invite": STAFF,  # federations create a union's survey link; not auditors, not the union scored
     "accounts.unlock": STAFF,  # README: federation staff unlock accounts of their scope
@@ -220,7 +220,7 @@ MAY = {
     "clients.manage": {PROVINCE},  # the province registers and revokes outside systems
 }
 
-# Workflow verbs: the states each seat may act from (SPEC §3 and §4).
+# Workflow verbs: the states each seat may act from (docs/rules.md and §4).
 FROM_STATE = {
     "application.edit": {COUNTY: {"draft"}, OFFICER: {"draft"}},
     "application.attach": {s: {"draft", "submitted", "recommended", "reviewed"} for s in (COUNTY, OFFICER)},
@@ -338,7 +338,7 @@ class Row:
 
 
 def expected(row: Row, who: str, place: str) -> Outcome:
-    """The answer the SPEC calls for when ``who`` sends ``row``'s request about the object at ``place``."""
+    """The answer the rules call for when ``who`` sends ``row``'s request about the object at ``place``."""
     user = CAST[who]
     if row.verb == "public":
         return row.anonymous if user.seat is None and row.anonymous else row.permitted()

@@ -34,7 +34,7 @@ def _required(name: str, dev_default: str) -> str:
 SECRET_KEY = _required("SECRET_KEY", "dev-only-secret-key-not-for-production")
 # Previous keys, still accepted for sessions and signed values while a rotation settles (docs/operations.md).
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
-# Key of the HMAC that turns an ID number into a comparable token (SPEC §2). Kept apart from
+# Key of the HMAC that turns an ID number into a comparable token (docs/rules.md §2). Kept apart from
 # SECRET_KEY so rotating the session key does not orphan every stored member.
 ID_HASH_KEY = _required("ID_HASH_KEY", "dev-only-id-hash-key")
 
@@ -298,7 +298,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "unionfunds API",
-    "DESCRIPTION": "新业态基层工会专项经费管理系统 REST API (SPEC §5).",
+    "DESCRIPTION": "新业态基层工会专项经费管理系统 REST API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -1,4 +1,4 @@
-"""Province staff approve an application in the review queue and the budget meter moves (issue 3)."""
+"""Province staff approve an application in the review queue and the budget meter moves."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The city reviews a county's self-assessment in the browser, adjusting one indicator (issue 5)."""
+"""The city reviews a county's self-assessment in the browser, adjusting one indicator."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The whole journey in Chromium (issue 7 item 8): one union from registration to the province report.
+"""The whole journey in Chromium: one union from registration to the province report.
 
 Everything the story does is clicked and typed in the pages by the person who does it, each logging in
 through the real login form. Service calls only build what exists before the story starts: the regions,
@@ -7,7 +7,7 @@ figures meaningful (four more verified unions in Xihu, a grant in Yuhang and one
 
 The story, one step per function:
 
-1. 西湖区总工会 registers the union and opens an account for its officer (no self sign-up: SPEC §1).
+1. 西湖区总工会 registers the union and opens an account for its officer (no self sign-up: docs/rules.md §1).
 2. The officer completes the union profile, imports a roster of 160 members (.xlsx) and drafts and
    submits the application with an election record attached.
 3. The county verifies the union and recommends the application.

@@ -1,4 +1,4 @@
-"""The API's one exception handler and its page-size rule (SPEC §5: 400 / 403 / 404 / 409 shapes)."""
+"""The API's one exception handler and its page-size rule (README, REST API: 400 / 403 / 404 / 409 shapes)."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError

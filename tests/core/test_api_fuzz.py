@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the whole REST API against its own OpenAPI schema (issue 7, item 4).
+"""Property-based fuzzing of the whole REST API against its own OpenAPI schema.
 
 Schemathesis loads ``/api/schema/`` from the Django WSGI app in this process and, for every operation,
 sends generated requests (examples, the valid boundary values of the coverage phase, then random valid and invalid

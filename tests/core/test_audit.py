@@ -1,4 +1,4 @@
-"""The audit trail is append-only (SPEC §6), and logs never carry a full ID or phone number (SPEC §2)."""
+"""The audit trail is append-only (docs/rules.md §11), and logs never carry a full ID or phone number (§2)."""
 
 import datetime as dt
 import decimal

@@ -1,4 +1,4 @@
-"""The client's address behind a reverse proxy (issue 7, item 3): ``X-Forwarded-For`` is believed only
+"""The client's address behind a reverse proxy: ``X-Forwarded-For`` is believed only
 from a trusted proxy, read from the right; the audit trail and the login lockout use the result."""
 
 import ipaddress

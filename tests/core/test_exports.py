@@ -1,4 +1,4 @@
-"""CSV and xlsx exports (SPEC §6): UTF-8 with BOM for Excel, real numbers and local times, and no cell
+"""CSV and xlsx exports (docs/benchmarks.md): UTF-8 with BOM for Excel, real numbers and local times, and no cell
 that a spreadsheet would run as a formula."""
 
 import csv

@@ -1,4 +1,4 @@
-"""No full ID number in any log line (SPEC §2, issue 7 item 7).
+"""No full ID number in any log line (docs/rules.md §2).
 
 A realistic flow — roster imports with errors (API and page), members added (API and page), refused
 requests with an ID number in the body, a search for a whole number — runs with every logger at DEBUG,

@@ -1,4 +1,4 @@
-"""docs/operations.md lists every environment variable the settings read (issue 7, item 9)."""
+"""docs/operations.md lists every environment variable the settings read."""
 
 import re
 from pathlib import Path

@@ -71,7 +71,7 @@ def test_id_filters_document_their_bounds(openapi):
         "example": "45000.00",
     }
     checks = {p["name"] for p in openapi["paths"]["/api/v1/spot-checks/"]["get"]["parameters"]}
-    assert "round" in checks  # SPEC §5: GET /spot-checks/?round=
+    assert "round" in checks  # the REST contract in README: GET /spot-checks/?round=
 
 
 def test_money_in_request_bodies_is_documented_as_a_string_of_ascii_digits(openapi):

@@ -1,4 +1,4 @@
-"""The evaluation endpoints of SPEC §5 for every role of the cast, in and out of scope.
+"""The evaluation endpoints of the REST contract in README for every role of the cast, in and out of scope.
 
 Status codes: 200/201/202 for what a role may do, 400 bad input, 403 a role that may not, 404 out of
 scope, 409 ``{"code", "detail"}`` for an illegal transition. The service tests check the figures; here

@@ -1,4 +1,4 @@
-"""Indicator arithmetic (SPEC §4) on the hand-computed world of ``conftest.py``.
+"""Indicator arithmetic (docs/rules.md §9) on the hand-computed world of ``conftest.py``.
 
 Every expected figure below is worked out by hand from the table in the conftest docstring; the
 comments show the sums.

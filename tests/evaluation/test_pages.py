@@ -1,4 +1,4 @@
-"""What the evaluation pages show a clerk (fixes found walking the journey, issue 7): rates as
+"""What the evaluation pages show a clerk (fixes found walking the journey): rates as
 percentages, the report downloaded under a Chinese name, the evidence above the narrative."""
 
 from urllib.parse import quote

@@ -1,4 +1,4 @@
-"""Query-count guards of the evaluation app's lists (issue 6 item 4): a few rows, then several times more,
+"""Query-count guards of the evaluation app's lists: a few rows, then several times more,
 and not one query more (``tests/query_counts.py``). Guards named ``test_…`` are in this module.
 
 | list (view) | roles | guard |

@@ -1,4 +1,4 @@
-"""The three PDF reports (SPEC §4), rendered by ``reports.generate`` directly (no Celery) and read back
+"""The three PDF reports (docs/rules.md §9), rendered by ``reports.generate`` directly (no Celery) and read back
 with ``pdftotext``: names, indicator names, amounts in Chinese capitals, page numbers, escaped user
 text, no full ID number. One PNG per kind lands in ``test-artifacts/reports/`` (gitignored) for a
 human look (``pdftoppm -r 50``).

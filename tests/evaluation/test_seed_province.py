@@ -1,4 +1,4 @@
-"""``seed_demo --scale province`` (issue 6), run here at a tenth of a tenth of the province so the suite stays
+"""``seed_demo --scale province``, run here at a tenth of a tenth of the province so the suite stays
 fast: the data must be what the services would have written — valid identifiers, money that adds up,
 workflows that follow their tables, an evaluation round at every stage — and a second run changes nothing.
 The full scale runs in ``make bench``.

@@ -1,4 +1,4 @@
-"""The evaluation services (SPEC §4): rounds, surveys, the self-assessment workflow, the city summary,
+"""The evaluation services (docs/rules.md §9): rounds, surveys, the self-assessment workflow, the city summary,
 the province spot-check. Every transition with the right actor, and every refusal with what it leaves
 unchanged. HTTP status codes for the same refusals are in ``test_api.py``."""
 

@@ -1,4 +1,4 @@
-"""Paper answers imported from a spreadsheet (issue 5, item 2)."""
+"""Paper answers imported from a spreadsheet."""
 
 import csv
 import io

@@ -283,7 +283,7 @@ def test_broker_down_answers_503_and_fails_the_job(api, cast, program):
 
 
 def test_the_task_is_declared_for_reliability():
-    # Acks late and retried: a worker killed mid-report loses no job (SPEC §6).
+    # Acks late and retried: a worker killed mid-report loses no job (docs/benchmarks.md).
     assert tasks.generate_report.acks_late is True
     assert tasks.generate_report.reject_on_worker_lost is True
     assert tasks.generate_report.max_retries >= 1

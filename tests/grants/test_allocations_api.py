@@ -1,4 +1,4 @@
-"""``/api/v1/allocations/`` as outside systems pull it (SPEC §5): scope and roles for every endpoint and
+"""``/api/v1/allocations/`` as outside systems pull it (README, REST API): scope and roles for every endpoint and
 every user of the cast, the row shape, filters, ordering, pages, bad input, the incremental pull, the
 query count, the CSV and xlsx exports, and the summaries.
 

@@ -1,4 +1,4 @@
-"""REST API of the grants slice (SPEC §5) as a client of the contract sees it: programs, the budget
+"""REST API of the grants slice (the REST contract in README) as a client of the contract sees it: programs, the budget
 meter, applications, eligibility, the workflow actions for every user of the cast, filters, history.
 
 Cast (tests/conftest.py): province staff and auditor, Hangzhou city staff and auditor, Xihu and Yuhang

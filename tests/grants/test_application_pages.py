@@ -1,4 +1,4 @@
-"""What the review queue and the application page tell a clerk (fixes found walking the journey, issue 7):
+"""What the review queue and the application page tell a clerk (fixes found walking the journey):
 today's eligibility in the queue, rule names instead of codes, who acts next, the approved amount."""
 
 import re

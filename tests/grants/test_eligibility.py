@@ -1,4 +1,4 @@
-"""The eligibility engine (SPEC §3): seven rules with reasons in words, program parameters, the
+"""The eligibility engine (docs/rules.md): seven rules with reasons in words, program parameters, the
 priority score staff sort by, and a constant number of queries however many applications are checked."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Money helpers (SPEC §3): splitting an allocation over funding sources, Chinese capitals, parsing."""
+"""Money helpers (docs/rules.md): splitting an allocation over funding sources, Chinese capitals, parsing."""
 
 import re
 from decimal import Decimal

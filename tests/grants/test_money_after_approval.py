@@ -1,4 +1,4 @@
-"""Money after approval (SPEC §3): tranches (拨付) and expenditures (支出) through the contract API.
+"""Money after approval (docs/rules.md): tranches (拨付) and expenditures (支出) through the contract API.
 
 A tranche never takes the disbursed sum above the allocation, spending never goes above what was
 disbursed; categories, dates, amounts, voucher numbers and voucher files are checked; every refusal

@@ -1,4 +1,4 @@
-"""The money edge cases of issue 3 through the API: refused with a clear 400/409, never a 500, nothing changed."""
+"""The money edge cases through the API: refused with a clear 400/409, never a 500, nothing changed."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Concurrent approvals never overspend (SPEC §3, §6: "approvals are race-free"), on PostgreSQL.
+"""Concurrent approvals never overspend (docs/rules.md, §6: "approvals are race-free"), on PostgreSQL.
 
 A program has room for exactly N approvals — by budget, by target count or by a city quota — and more
 than N reviewed applications are approved at the same moment from several threads. Exactly N succeed,

@@ -1,4 +1,4 @@
-"""The grants services (SPEC §3): programs, applications, the workflow tables per owner level, the
+"""The grants services (docs/rules.md): programs, applications, the workflow tables per owner level, the
 budget rules at approval and the allocation it creates. Each refusal is checked to change nothing."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Tranches go down the union's chain, each recording from and to whom (SPEC §3): only what reaches the
+"""Tranches go down the union's chain, each recording from and to whom (docs/rules.md): only what reaches the
 union counts as disbursed to it, and no recipient gets more than the allocation."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Accounts the pages hand out (issue 7): the county opens its union's officer account with an initial
+"""Accounts the pages hand out: the county opens its union's officer account with an initial
 password, the officer changes it. Service and pages, every role of the cast, in and out of scope."""
 
 import pytest

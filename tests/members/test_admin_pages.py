@@ -1,4 +1,4 @@
-"""The unlock page (django-axes lockouts) and the audit log page (issue 7, started here)."""
+"""The unlock page (django-axes lockouts) and the audit log page (started here)."""
 
 import csv
 import io

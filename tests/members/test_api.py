@@ -1,4 +1,4 @@
-"""REST API of the members slice (SPEC §1, §2, §5, §7), as a client of the contract sees it.
+"""REST API of the members slice (docs/rules.md §1, §2, §5, §7), as a client of the contract sees it.
 
 The cast of tests/conftest.py: province staff and auditor (浙江省), Hangzhou city staff and a Hangzhou
 auditor, Xihu and Yuhang county staff (both in Hangzhou), Ningbo city staff and Yinzhou county staff
@@ -33,7 +33,7 @@ API = "/api/v1"
 CAST_USERS = ["province", "auditor", "hangzhou", "city_auditor", "xihu", "yuhang", "ningbo", "yinzhou", "officer"]
 CAST_UNIONS = ["union_xihu", "union_xihu_other", "union_yuhang", "union_yinzhou"]
 
-# The cast's unions each user sees (SPEC §1: a region's subtree; an officer only their own union).
+# The cast's unions each user sees (docs/rules.md §1: a region's subtree; an officer only their own union).
 SCOPE = {
     "province": {"union_xihu", "union_xihu_other", "union_yuhang", "union_yinzhou"},
     "auditor": {"union_xihu", "union_xihu_other", "union_yuhang", "union_yinzhou"},

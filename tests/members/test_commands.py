@@ -1,4 +1,4 @@
-"""Management commands of SPEC §5: load_regions, add_user, seed_demo."""
+"""Management commands of the REST contract in README: load_regions, add_user, seed_demo."""
 
 import csv
 import io
@@ -41,7 +41,7 @@ def shipped_region_count() -> int:
 
 @pytest.mark.django_db
 def test_load_regions_loads_every_shipped_region_once():
-    # SPEC §2: the province, its 11 cities and 90 counties (SPEC §5 says "the 103 regions"; the
+    # docs/rules.md §2: the province, its 11 cities and 90 counties (an earlier text said "the 103 regions"; the
     # shipped GB/T 2260 list has 1 + 11 + 90 = 102 rows).
     assert Region.objects.count() == 0
     total = shipped_region_count()

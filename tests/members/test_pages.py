@@ -25,7 +25,7 @@ from unionfunds.core.models import AuditEvent
 
 ROLES = ["province", "auditor", "hangzhou", "xihu", "yuhang", "ningbo", "yinzhou", "officer", "city_auditor"]
 UNIONS = ["union_xihu", "union_xihu_other", "union_yuhang", "union_yinzhou"]
-# Who sees which union of the cast (SPEC §1): the province all, a city its counties, a county its own.
+# Who sees which union of the cast (docs/rules.md §1): the province all, a city its counties, a county its own.
 VISIBLE = {
     "union_xihu": {"province", "auditor", "hangzhou", "xihu", "officer", "city_auditor"},
     "union_xihu_other": {"province", "auditor", "hangzhou", "xihu", "city_auditor"},

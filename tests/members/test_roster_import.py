@@ -1,4 +1,4 @@
-"""Roster import (SPEC §2): files built here with the csv module and openpyxl, all-or-nothing,
+"""Roster import (docs/rules.md §2): files built here with the csv module and openpyxl, all-or-nothing,
 errors as (row, column, message) with the row numbers a person sees in their spreadsheet."""
 
 import csv

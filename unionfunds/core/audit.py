@@ -1,4 +1,4 @@
-"""Writing the audit trail (SPEC §6). Services call ``audit_record`` inside their transaction.
+"""Writing the audit trail (docs/benchmarks.md). Services call ``audit_record`` inside their transaction.
 
 The request's IP reaches the trail through a context variable set by ``AuditContextMiddleware``,
 so services never take a request.

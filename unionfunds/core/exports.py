@@ -1,4 +1,4 @@
-"""CSV and xlsx exports with formula injection neutralised (SPEC §6).
+"""CSV and xlsx exports with formula injection neutralised (docs/benchmarks.md).
 
 A text cell whose first character other than white space is ``= + - @``, or their full-width forms
 ``＝ ＋ － ＠`` (spreadsheets in a Chinese locale read ``＝1+1`` as a formula too), or that starts with a

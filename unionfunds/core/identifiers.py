@@ -1,4 +1,4 @@
-"""Checks and masks for the identifiers of SPEC §7.
+"""Checks and masks for the identifiers of docs/rules.md §10.
 
 Pure functions, no Django models: each validator returns the normalised value or raises
 ``django.core.exceptions.ValidationError`` with a message a person can act on.
@@ -107,7 +107,7 @@ def validate_contact_phone(value: str) -> str:
 
 
 def mask_id_number(number: str) -> str:
-    """330106199003071236 -> 330106********1236 (SPEC §2): region code and last four kept, birth date hidden."""
+    """330106199003071236 -> 330106********1236 (docs/rules.md §10): region code and last four kept."""
     if not number:
         return ""
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
@@ -125,7 +125,7 @@ def mask_phone(phone: str) -> str:
 
 
 def id_number_digest(number: str, key: str) -> str:
-    """Keyed hash used to find the same person again without keeping the number (SPEC §2)."""
+    """Keyed hash used to find the same person again without keeping the number (docs/rules.md §2)."""
     return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
 
 

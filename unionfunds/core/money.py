@@ -1,4 +1,4 @@
-"""Money: Decimal with two places, never float (SPEC §3)."""
+"""Money: Decimal with two places, never float (docs/rules.md)."""
 
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext

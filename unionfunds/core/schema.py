@@ -1,4 +1,4 @@
-"""The OpenAPI schema documents the errors of every operation, not only its success (SPEC §5).
+"""The OpenAPI schema documents the errors of every operation, not only its success (README, REST API).
 
 ``AutoSchema`` adds the answers the single exception handler (``unionfunds.core.api``) gives, to every
 operation where they can happen, unless a view documents that status itself:

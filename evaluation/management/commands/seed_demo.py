@@ -5,7 +5,7 @@ The command lives in the top app (evaluation) because it seeds all of them, each
 applications through the review chain, allocations, tranches and expenditures), then evaluation
 (the 2022 round with survey answers, self-assessments, a city review and a spot-check).
 
-``--scale province`` builds on the demo data the whole province of SPEC §6 (each app's ``scale.py``):
+``--scale province`` builds on the demo data the whole province of docs/benchmarks.md (each app's ``scale.py``):
 5,200 unions, 823,000 members, the programs 2022–2024 decided and paid with this year's review queue, and
 an evaluation round at every stage. It runs in one transaction, so it is there entirely or not at all;
 a database that already has it is left alone (the ``seed.province`` audit event marks it).
