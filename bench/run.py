@@ -76,17 +76,14 @@ def queries_of(fn) -> tuple[int, list[str]]:
 
 class Bench:
     def __init__(self, runs: int):
-        from django.test import Client
 
         from members.models import User
 
         self.runs = runs
         self.users = {name: User.objects.get(username=name) for name in ("province", "auditor", "xihu")}
-        self.clients = {}
+        self.clients: dict = {}
         for name, user in self.users.items():
-            client = Client(raise_request_exception=True)
-            client.force_login(user)
-            self.clients[name] = client
+            self.client_for(name, user)
         self.results: dict = {"budgets": [], "other": {}, "explain": []}
 
     def client_for(self, name: str, user):
